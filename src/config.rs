@@ -1,0 +1,325 @@
+//! Deployment settings: Worker vars and secrets, validated into typed values.
+//!
+//! Every problem names the variable and never echoes its value, because values include secrets.
+//! Readiness is reported per item for `GET /health` as plain booleans.
+
+use crate::identity::{self, Mode, Rule};
+use crate::region::RegionSetting;
+use crate::webhook::Provider;
+
+/// Longest admin UserSig validity we accept: Tencent's documented maximum is 10 years.
+const MAX_TTL_S: i64 = 10 * 365 * 86_400;
+/// Default admin UserSig validity: one day.
+pub const DEFAULT_TTL_S: i64 = 86_400;
+
+/// `TIM_SDKAPPID`: the Chat application id (required).
+pub const TIM_SDKAPPID: &str = "TIM_SDKAPPID";
+/// `TIM_ADMIN`: the app admin account (default `administrator`).
+pub const TIM_ADMIN: &str = "TIM_ADMIN";
+/// `TIM_REGION`: data centre name or `auto` (default).
+pub const TIM_REGION: &str = "TIM_REGION";
+/// `TIM_BASE_URL`: overrides the whole origin (local emulator, tests).
+pub const TIM_BASE_URL: &str = "TIM_BASE_URL";
+/// `TIM_USERSIG_TTL`: admin UserSig validity in seconds (default one day).
+pub const TIM_USERSIG_TTL: &str = "TIM_USERSIG_TTL";
+/// `TIM_SECRET_KEY`: the app's secret key (a Worker secret).
+pub const TIM_SECRET_KEY: &str = "TIM_SECRET_KEY";
+/// `TIM_ADMIN_TOKEN`: bearer token for `GET /userid` (a Worker secret; unset disables it).
+pub const TIM_ADMIN_TOKEN: &str = "TIM_ADMIN_TOKEN";
+
+/// A missing or unusable setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Not set (or empty).
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    /// Set, but unusable; the reason never contains the value.
+    #[error("{var} is invalid: {reason}")]
+    Invalid {
+        /// The variable's name.
+        var: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl ConfigError {
+    /// The variable this error is about.
+    pub fn var(&self) -> &'static str {
+        match self {
+            ConfigError::Missing(v) | ConfigError::Invalid { var: v, .. } => v,
+        }
+    }
+}
+
+/// Settings for talking to Tencent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TimConfig {
+    /// SDKAppID.
+    pub sdkappid: u64,
+    /// Admin identifier the UserSig is made for.
+    pub admin: String,
+    /// Data-centre choice.
+    pub region: RegionSetting,
+    /// Origin override, without trailing slash.
+    pub base_url: Option<String>,
+    /// Admin UserSig validity in seconds.
+    pub usersig_ttl: i64,
+    /// The app's secret key.
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for TimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimConfig")
+            .field("sdkappid", &self.sdkappid)
+            .field("admin", &self.admin)
+            .field("region", &self.region)
+            .field("base_url", &self.base_url)
+            .field("usersig_ttl", &self.usersig_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a setting, treating empty and whitespace-only as unset.
+fn read(get: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
+    get(var)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `TIM_SDKAPPID`.
+pub fn sdkappid(get: &impl Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
+    let v = read(get, TIM_SDKAPPID).ok_or(ConfigError::Missing(TIM_SDKAPPID))?;
+    v.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0 && *n <= u64::from(u32::MAX))
+        .ok_or(ConfigError::Invalid {
+            var: TIM_SDKAPPID,
+            reason: "expected the numeric SDKAppID from the Chat console",
+        })
+}
+
+/// `TIM_ADMIN`.
+pub fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let v = read(get, TIM_ADMIN).unwrap_or_else(|| "administrator".to_owned());
+    if v.len() > 32 || !v.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ConfigError::Invalid {
+            var: TIM_ADMIN,
+            reason: "expected a UserID of at most 32 printable ASCII bytes",
+        });
+    }
+    Ok(v)
+}
+
+/// `TIM_REGION`.
+pub fn region(get: &impl Fn(&str) -> Option<String>) -> Result<RegionSetting, ConfigError> {
+    match read(get, TIM_REGION) {
+        None => Ok(RegionSetting::Auto),
+        Some(v) => RegionSetting::parse(&v).ok_or(ConfigError::Invalid {
+            var: TIM_REGION,
+            reason: "expected china, singapore, seoul, tokyo, frankfurt, silicon-valley, jakarta or auto",
+        }),
+    }
+}
+
+/// `TIM_BASE_URL`.
+pub fn base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(v) = read(get, TIM_BASE_URL) else {
+        return Ok(None);
+    };
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
+    match rest {
+        Some(host)
+            if !host.trim_end_matches('/').is_empty()
+                && !host.trim_end_matches('/').contains(['/', '?', '#', ' ', '@']) =>
+        {
+            Ok(Some(v.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(ConfigError::Invalid {
+            var: TIM_BASE_URL,
+            reason: "expected an origin such as https://host or http://127.0.0.1:8790",
+        }),
+    }
+}
+
+/// `TIM_USERSIG_TTL`.
+pub fn usersig_ttl(get: &impl Fn(&str) -> Option<String>) -> Result<i64, ConfigError> {
+    match read(get, TIM_USERSIG_TTL) {
+        None => Ok(DEFAULT_TTL_S),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|t| (300..=MAX_TTL_S).contains(t))
+            .ok_or(ConfigError::Invalid {
+                var: TIM_USERSIG_TTL,
+                reason: "expected seconds between 300 and 315360000",
+            }),
+    }
+}
+
+/// `TIM_SECRET_KEY`.
+pub fn secret_key(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    read(get, TIM_SECRET_KEY).ok_or(ConfigError::Missing(TIM_SECRET_KEY))
+}
+
+impl TimConfig {
+    /// Reads and validates every Tencent setting; the first problem wins.
+    pub fn load(get: &impl Fn(&str) -> Option<String>) -> Result<TimConfig, ConfigError> {
+        Ok(TimConfig {
+            sdkappid: sdkappid(get)?,
+            admin: admin(get)?,
+            region: region(get)?,
+            base_url: base_url(get)?,
+            usersig_ttl: usersig_ttl(get)?,
+            secret_key: secret_key(get)?,
+        })
+    }
+}
+
+/// The UserID mapping rule of `provider` (`<P>_USERID_MODE`, `<P>_USERID_PREFIX`).
+pub fn userid_rule(provider: Provider, get: &impl Fn(&str) -> Option<String>) -> Result<Rule, ConfigError> {
+    let mode = match read(get, provider.mode_setting()) {
+        None => Mode::Auto,
+        Some(v) => Mode::parse(&v).ok_or(ConfigError::Invalid {
+            var: provider.mode_setting(),
+            reason: "expected auto, verbatim, compact or hash",
+        })?,
+    };
+    let prefix = read(get, provider.prefix_setting()).unwrap_or_default();
+    if prefix.len() > identity::MAX_PREFIX_BYTES || !identity::is_safe(&prefix) {
+        return Err(ConfigError::Invalid {
+            var: provider.prefix_setting(),
+            reason: "expected at most 11 characters from A-Z a-z 0-9 _ -",
+        });
+    }
+    Ok(Rule {
+        mode,
+        prefix,
+        known_prefixes: provider.known_id_prefixes(),
+    })
+}
+
+/// Per-setting readiness for `/health`: name and whether it is usable (never the value).
+pub fn readiness(get: &impl Fn(&str) -> Option<String>) -> Vec<(&'static str, bool)> {
+    vec![
+        (TIM_SDKAPPID, sdkappid(get).is_ok()),
+        (TIM_ADMIN, admin(get).is_ok()),
+        (TIM_REGION, region(get).is_ok()),
+        (TIM_BASE_URL, base_url(get).is_ok()),
+        (TIM_USERSIG_TTL, usersig_ttl(get).is_ok()),
+        (TIM_SECRET_KEY, secret_key(get).is_ok()),
+    ]
+}
+
+/// Per-provider state for `/health`: "off" (not set up), "ready", or "invalid" (naming nothing secret).
+pub fn provider_readiness(get: &impl Fn(&str) -> Option<String>) -> Vec<(&'static str, &'static str)> {
+    Provider::ALL
+        .into_iter()
+        .map(|p| {
+            let state = match (p.configure(get), userid_rule(p, get)) {
+                (Ok(None), _) => "off",
+                (Ok(Some(_)), Ok(_)) => "ready",
+                _ => "invalid",
+            };
+            (p.name(), state)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::region::Region;
+
+    fn env<'a>(pairs: &'a [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c =
+            TimConfig::load(&env(&[(TIM_SDKAPPID, "1400000000"), (TIM_SECRET_KEY, "k")])).unwrap();
+        assert_eq!(
+            (c.admin.as_str(), c.region, c.base_url, c.usersig_ttl),
+            ("administrator", RegionSetting::Auto, None, 86_400)
+        );
+    }
+
+    #[test]
+    fn every_setting_is_parsed() {
+        let c = TimConfig::load(&env(&[
+            (TIM_SDKAPPID, " 1400000001 "),
+            (TIM_SECRET_KEY, "k"),
+            (TIM_ADMIN, "ops"),
+            (TIM_REGION, "tokyo"),
+            (TIM_BASE_URL, "http://127.0.0.1:8790/"),
+            (TIM_USERSIG_TTL, "3600"),
+        ]))
+        .unwrap();
+        assert_eq!(c.sdkappid, 1_400_000_001);
+        assert_eq!(c.region, RegionSetting::Fixed(Region::Tokyo));
+        assert_eq!(c.base_url.as_deref(), Some("http://127.0.0.1:8790"));
+        assert_eq!(c.usersig_ttl, 3600);
+    }
+
+    #[test]
+    fn errors_name_the_variable_not_the_value() {
+        let e = TimConfig::load(&env(&[(TIM_SDKAPPID, "1")])).unwrap_err();
+        assert_eq!(e, ConfigError::Missing(TIM_SECRET_KEY));
+        assert_eq!(e.to_string(), "TIM_SECRET_KEY is not set");
+        for (var, bad) in [
+            (TIM_SDKAPPID, "abc"),
+            (TIM_SDKAPPID, "0"),
+            (TIM_REGION, "mars"),
+            (TIM_BASE_URL, "ftp://x"),
+            (TIM_BASE_URL, "https://h/path"),
+            (TIM_BASE_URL, "http://user:pw@h"),
+            (TIM_USERSIG_TTL, "10"),
+            (TIM_ADMIN, "has space"),
+        ] {
+            let mut pairs = vec![(TIM_SDKAPPID, "1"), (TIM_SECRET_KEY, "supersecret")];
+            pairs.retain(|(k, _)| *k != var);
+            pairs.push((var, bad));
+            let e = TimConfig::load(&env(&pairs)).unwrap_err();
+            assert_eq!(e.var(), var);
+            assert!(!e.to_string().contains(bad) || bad.len() < 2, "{e}");
+            assert!(!e.to_string().contains("supersecret"));
+        }
+        assert_eq!(
+            TimConfig::load(&env(&[(TIM_SECRET_KEY, "k")])).unwrap_err(),
+            ConfigError::Missing(TIM_SDKAPPID)
+        );
+    }
+
+    #[test]
+    fn readiness_reports_booleans() {
+        let r = readiness(&env(&[(TIM_SDKAPPID, "1")]));
+        let get = |k: &str| r.iter().find(|(n, _)| *n == k).map(|(_, ok)| *ok);
+        assert_eq!(get(TIM_SDKAPPID), Some(true));
+        assert_eq!(get(TIM_SECRET_KEY), Some(false));
+        assert_eq!(get(TIM_REGION), Some(true));
+        let p = provider_readiness(&env(&[
+            ("CLERK_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            ("CLERK_USERID_PREFIX", "a prefix!"),
+        ]));
+        assert!(p.contains(&("clerk", "invalid")));
+        assert!(p.contains(&("stytch", "off")));
+    }
+
+    #[test]
+    fn userid_rules() {
+        let r = userid_rule(Provider::Supabase, &env(&[("SUPABASE_USERID_MODE", "hash"), ("SUPABASE_USERID_PREFIX", "sb_")])).unwrap();
+        assert_eq!((r.mode, r.prefix.as_str()), (Mode::Hash, "sb_"));
+        assert_eq!(userid_rule(Provider::Clerk, &env(&[])).unwrap().mode, Mode::Auto);
+        assert_eq!(userid_rule(Provider::Clerk, &env(&[("CLERK_USERID_MODE", "x")])).unwrap_err().var(), "CLERK_USERID_MODE");
+        assert_eq!(userid_rule(Provider::Clerk, &env(&[("CLERK_USERID_PREFIX", "twelve_chars")])).unwrap_err().var(), "CLERK_USERID_PREFIX");
+    }
+}

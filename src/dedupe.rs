@@ -1,0 +1,82 @@
+//! Replay and duplicate protection: event ids already imported in this isolate, for a window.
+//!
+//! Senders redeliver (Svix retries, Auth0 "at least once", Okta batches) and an attacker may
+//! replay a captured delivery inside the signature's tolerance. Remembering what we imported for
+//! ten minutes answers those with 200 without a second Tencent call. It is per isolate (memory
+//! only): a redelivery that lands in another isolate is still safe, because Tencent's import is
+//! idempotent; this only saves the call.
+
+use std::collections::HashMap;
+
+/// How long an imported event id is remembered.
+pub const WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Most ids kept; the oldest go first when full.
+pub const CAPACITY: usize = 10_000;
+
+/// Recently imported event ids with their expiry (Unix ms).
+#[derive(Debug, Default)]
+pub struct Recent {
+    expires: HashMap<String, u64>,
+}
+
+impl Recent {
+    /// True when `key` was imported less than [`WINDOW_MS`] ago.
+    pub fn seen(&self, key: &str, now_ms: u64) -> bool {
+        self.expires.get(key).is_some_and(|&e| e > now_ms)
+    }
+
+    /// Records `key` as imported at `now_ms`.
+    pub fn remember(&mut self, key: String, now_ms: u64) {
+        if self.expires.len() >= CAPACITY {
+            self.expires.retain(|_, e| *e > now_ms);
+            if self.expires.len() >= CAPACITY {
+                // Still full of live entries: drop the one closest to expiry.
+                if let Some(oldest) = self
+                    .expires
+                    .iter()
+                    .min_by_key(|(_, e)| **e)
+                    .map(|(k, _)| k.clone())
+                {
+                    self.expires.remove(&oldest);
+                }
+            }
+        }
+        self.expires.insert(key, now_ms.saturating_add(WINDOW_MS));
+    }
+
+    /// Number of ids held.
+    pub fn len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.expires.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_for_the_window_only() {
+        let mut r = Recent::default();
+        assert!(!r.seen("clerk:msg_1", 0));
+        r.remember("clerk:msg_1".into(), 1_000);
+        assert!(r.seen("clerk:msg_1", 1_000 + WINDOW_MS - 1));
+        assert!(!r.seen("clerk:msg_1", 1_000 + WINDOW_MS));
+        assert!(!r.seen("clerk:msg_2", 1_000));
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let mut r = Recent::default();
+        for i in 0..CAPACITY + 5 {
+            r.remember(format!("k{i}"), i as u64);
+        }
+        assert_eq!(r.len(), CAPACITY);
+        assert!(r.seen(&format!("k{}", CAPACITY + 4), CAPACITY as u64));
+        assert!(!r.seen("k0", CAPACITY as u64), "oldest evicted");
+    }
+}

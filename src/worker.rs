@@ -1,0 +1,304 @@
+//! The imperative shell: the only module that touches the Workers runtime.
+//!
+//! It turns the runtime's request into a [`service::Request`], implements [`service::Io`] with
+//! `fetch`, timers, `Date.now()` and `crypto.getRandomValues`, and turns the answer back into a
+//! `Response`. Every runtime call is fallible and handled: a panic here would reset the isolate
+//! and lose its caches. `request.cf` is read through `Reflect`, because worker 0.8.7 panics when
+//! it is absent (plain workerd, service bindings).
+
+use crate::region::EdgeLocation;
+use crate::service::{self, IsolateState, MAX_BODY_BYTES};
+use crate::tim::TransportError;
+use crate::webhook::{HeaderMap, KeyIo};
+use futures_util::StreamExt;
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{event, js_sys, web_sys, Context, Env};
+
+thread_local! {
+    /// Lives as long as the wasm instance; leaked once so requests can hold it across awaits.
+    static STATE: &'static IsolateState = Box::leak(Box::default());
+}
+
+struct Headers<'a>(&'a worker::Headers);
+
+impl HeaderMap for Headers<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).ok().flatten()
+    }
+}
+
+struct EnvSettings<'a>(&'a Env);
+
+impl service::Settings for EnvSettings<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        js_sys::Reflect::get(self.0, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+    }
+}
+
+/// `request.cf` fields, each optional; `cf` itself may be missing.
+fn edge_location(req: &web_sys::Request) -> EdgeLocation {
+    let cf = js_sys::Reflect::get(req, &JsValue::from_str("cf")).unwrap_or(JsValue::UNDEFINED);
+    if !cf.is_object() {
+        return EdgeLocation::default();
+    }
+    let field = |name: &str| js_sys::Reflect::get(&cf, &JsValue::from_str(name)).ok();
+    let number = |name: &str| {
+        field(name).and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_string().and_then(|s| s.trim().parse().ok()))
+        })
+    };
+    EdgeLocation {
+        latitude: number("latitude"),
+        longitude: number("longitude"),
+        country: field("country").and_then(|v| v.as_string()),
+        continent: field("continent").and_then(|v| v.as_string()),
+    }
+}
+
+/// Reads the body, stopping as soon as it exceeds the limit; `None` means too large.
+async fn read_body(req: &mut worker::Request) -> Result<Option<Vec<u8>>, worker::Error> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES as u64 => Ok(None),
+        Some(_) => {
+            let bytes = req.bytes().await?;
+            Ok((bytes.len() <= MAX_BODY_BYTES).then_some(bytes))
+        }
+        None => {
+            let mut stream = match req.stream() {
+                Ok(s) => s,
+                // No body at all.
+                Err(_) => return Ok(Some(Vec::new())),
+            };
+            let mut out = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                out.extend_from_slice(&chunk?);
+                if out.len() > MAX_BODY_BYTES {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(out))
+        }
+    }
+}
+
+struct RuntimeIo;
+
+/// Keeps the admin UserSig out of anything we log: fetch errors may echo the URL.
+fn redact(s: &str) -> String {
+    match s.find("usersig=") {
+        Some(i) => format!("{}usersig=<redacted>", s.get(..i).unwrap_or_default()),
+        None => s.to_owned(),
+    }
+}
+
+fn js_error_text(e: &JsValue) -> (String, String) {
+    let get = |k: &str| {
+        js_sys::Reflect::get(e, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    (get("name"), redact(&get("message")))
+}
+
+fn timeout_error(e: JsValue) -> TransportError {
+    let (name, message) = js_error_text(&e);
+    if name == "TimeoutError" || name == "AbortError" {
+        TransportError::Timeout
+    } else {
+        TransportError::Network(format!("{name}: {message}"))
+    }
+}
+
+/// `fetch` with a timeout signal; returns status and body bytes.
+async fn fetch(url: &str, init: &web_sys::RequestInit, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
+    let signal = web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
+    init.set_signal(Some(&signal));
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let resp = JsFuture::from(global.fetch_with_str_and_init(url, init))
+        .await
+        .map_err(timeout_error)?;
+    let resp: web_sys::Response = resp
+        .dyn_into()
+        .map_err(|_| TransportError::Network("fetch returned no Response".into()))?;
+    let status = resp.status();
+    let buf = JsFuture::from(resp.array_buffer().map_err(timeout_error)?)
+        .await
+        .map_err(timeout_error)?;
+    Ok((status, Uint8Array::new(&buf).to_vec()))
+}
+
+/// Calls `crypto.subtle[method](...args)` and awaits it.
+async fn subtle(method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
+    let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle"))?;
+    let f: Function = Reflect::get(&subtle, &JsValue::from_str(method))?.dyn_into()?;
+    let promise: Promise = f.apply(&subtle, &args.iter().collect::<Array>())?.dyn_into()?;
+    JsFuture::from(promise).await
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> Result<JsValue, JsValue> {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &JsValue::from_str(k), v)?;
+    }
+    Ok(o.into())
+}
+
+/// Imports a key and verifies one signature with WebCrypto; any failure is "not verified".
+async fn webcrypto_verify(
+    format: &str,
+    key: JsValue,
+    algorithm: JsValue,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    let run = async {
+        let usages: Array = [JsValue::from_str("verify")].into_iter().collect();
+        let key = subtle(
+            "importKey",
+            &[JsValue::from_str(format), key, algorithm.clone(), JsValue::FALSE, usages.into()],
+        )
+        .await?;
+        subtle(
+            "verify",
+            &[algorithm, key, Uint8Array::from(signature).into(), Uint8Array::from(message).into()],
+        )
+        .await
+    };
+    run.await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
+impl KeyIo for RuntimeIo {
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+
+    async fn get(&self, url: &str, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
+        let init = web_sys::RequestInit::new();
+        init.set_method("GET");
+        fetch(url, &init, timeout_ms).await
+    }
+
+    async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool {
+        let built = (|| {
+            let jwk = object(&[
+                ("kty", "RSA".into()),
+                ("n", n.into()),
+                ("e", e.into()),
+                ("alg", "RS256".into()),
+                ("ext", JsValue::TRUE),
+            ])?;
+            let hash = object(&[("name", "SHA-256".into())])?;
+            let alg = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", hash)])?;
+            Ok::<_, JsValue>((jwk, alg))
+        })();
+        match built {
+            Ok((jwk, alg)) => webcrypto_verify("jwk", jwk, alg, message, signature).await,
+            Err(_) => false,
+        }
+    }
+
+    async fn verify_ed25519(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        match object(&[("name", "Ed25519".into())]) {
+            Ok(alg) => {
+                webcrypto_verify("raw", Uint8Array::from(public_key).into(), alg, message, signature).await
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl service::Io for RuntimeIo {
+    fn random_u32(&self) -> u32 {
+        let mut b = [0u8; 4];
+        match getrandom::fill(&mut b) {
+            Ok(()) => u32::from_le_bytes(b),
+            Err(_) => (js_sys::Math::random() * f64::from(u32::MAX)) as u32,
+        }
+    }
+
+    async fn sleep(&self, ms: u64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+    }
+
+    async fn post_json(
+        &self,
+        url: &str,
+        body: &str,
+        timeout_ms: u64,
+    ) -> Result<(u16, Vec<u8>), TransportError> {
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(body));
+        let headers = web_sys::Headers::new().map_err(timeout_error)?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(timeout_error)?;
+        init.set_headers(&headers);
+        fetch(url, &init, timeout_ms).await
+    }
+
+    fn log(&self, line: &str) {
+        worker::console_log!("{}", line);
+    }
+}
+
+fn to_response(r: service::Response) -> worker::Result<worker::Response> {
+    let mut resp = worker::Response::ok(r.body)?.with_status(r.status);
+    let headers = resp.headers_mut();
+    headers.set("content-type", "application/json")?;
+    for (k, v) in r.headers {
+        headers.set(k, &v)?;
+    }
+    Ok(resp)
+}
+
+/// The Worker's fetch handler.
+#[event(fetch)]
+pub async fn fetch(
+    mut req: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
+    let state = STATE.with(|s| *s);
+    let method = req.method().to_string();
+    let path = req.path();
+    // The raw URL string: `req.url()` would parse it with the `url` crate (IDNA tables, ~80 KB gzipped).
+    let raw_url = req.inner().url();
+    let query = raw_url
+        .split_once('?')
+        .map(|(_, q)| q.split('#').next().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let location = edge_location(req.inner());
+    let body = if method == "POST" {
+        match read_body(&mut req).await {
+            Ok(b) => b,
+            Err(_) => Some(Vec::new()),
+        }
+    } else {
+        Some(Vec::new())
+    };
+    let headers = Headers(req.headers());
+    let request = service::Request {
+        method: &method,
+        path: &path,
+        query: &query,
+        headers: &headers,
+        body: body.as_deref(),
+        location,
+    };
+    let resp = service::handle(&request, &EnvSettings(&env), state, &RuntimeIo).await;
+    to_response(resp)
+}

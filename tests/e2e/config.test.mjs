@@ -1,0 +1,116 @@
+// Configuration: missing settings are 500 config_missing naming the variable (never its value),
+// and GET /health reports readiness per variable as booleans without revealing any value.
+import { after, before, beforeEach, test } from "node:test";
+import {
+  assert,
+  assertError,
+  assertNoLeaks,
+  clerkEvent,
+  deliverSigned,
+  fullBindings,
+  newUserId,
+  observedTexts,
+  requireArtifacts,
+  secretsToHide,
+  startEmulator,
+  startWorker,
+  TEST_TIMEOUT_MS,
+} from "./helpers.mjs";
+
+const opts = { timeout: TEST_TIMEOUT_MS };
+const REQUIRED = ["TIM_SDKAPPID", "TIM_SECRET_KEY"];
+let emulator;
+const workers = {};
+
+before(async () => {
+  requireArtifacts();
+  emulator = await startEmulator();
+  workers.full = await startWorker(fullBindings(emulator));
+  workers.noKey = await startWorker(fullBindings(emulator, { TIM_SECRET_KEY: undefined }));
+  workers.noWebhookSecret = await startWorker(fullBindings(emulator, { CLERK_WEBHOOK_SECRET: undefined }));
+  workers.noAppId = await startWorker(fullBindings(emulator, { TIM_SDKAPPID: undefined }));
+});
+
+after(async () => {
+  for (const w of Object.values(workers)) await w?.dispose();
+  await emulator?.stop();
+});
+
+beforeEach(async () => {
+  await emulator.reset();
+});
+
+function assertNoSecretIn(text) {
+  for (const s of secretsToHide()) assert.ok(!text.includes(s), `body reveals a secret: ${text}`);
+}
+
+test("missing TIM_SECRET_KEY: a signed signup is 500 config_missing naming it, without secrets", opts, async () => {
+  const res = await deliverSigned(workers.noKey, clerkEvent({ data: { id: newUserId("nokey") } }));
+  assertError(res, 500, "config_missing");
+  assert.match(res.json.message, /TIM_SECRET_KEY/);
+  assertNoSecretIn(res.text);
+  assert.equal(await emulator.callTotal(), 0);
+});
+
+test("missing CLERK_WEBHOOK_SECRET: the Clerk route is 404 provider_not_configured naming it, without secrets", opts, async () => {
+  const res = await deliverSigned(workers.noWebhookSecret, clerkEvent({ data: { id: newUserId("nowh") } }));
+  assertError(res, 404, "provider_not_configured");
+  assert.match(res.json.message, /CLERK_WEBHOOK_SECRET/);
+  assertNoSecretIn(res.text);
+  assert.equal(await emulator.callTotal(), 0);
+});
+
+test("missing TIM_SDKAPPID: a signed signup is 500 config_missing naming it", opts, async () => {
+  const res = await deliverSigned(workers.noAppId, clerkEvent({ data: { id: newUserId("noapp") } }));
+  assertError(res, 500, "config_missing");
+  assert.match(res.json.message, /TIM_SDKAPPID/);
+  assertNoSecretIn(res.text);
+  assert.equal(await emulator.callTotal(), 0);
+});
+
+test("GET /health with the full configuration: 200, ready, every item true, no values", opts, async () => {
+  const res = await workers.full.request("/health");
+  assert.equal(res.status, 200, res.text);
+  assert.ok(res.json, res.text);
+  assert.equal(res.json.ready, true);
+  const config = res.json.config;
+  for (const name of REQUIRED) assert.ok(name in config, `config lacks ${name}: ${res.text}`);
+  for (const [name, ok] of Object.entries(config)) {
+    assert.equal(ok, true, `config.${name} is ${JSON.stringify(ok)}, expected true`);
+  }
+  assert.equal(res.json.providers.clerk, "ready");
+  assert.equal(res.json.providers.okta, "off");
+  assert.equal(res.json.region_mode, "auto");
+  assert.equal(res.json.origin, emulator.url);
+  assertNoSecretIn(res.text);
+  assert.ok(!res.text.includes("e2e_admin"), `health shows the admin value: ${res.text}`);
+  assert.ok(!res.text.includes("1400054321"), `health shows the SDKAppID value: ${res.text}`);
+});
+
+test("GET /health without TIM_SECRET_KEY: 503, not ready, config.TIM_SECRET_KEY false", opts, async () => {
+  const res = await workers.noKey.request("/health");
+  assert.equal(res.status, 503, res.text);
+  assert.equal(res.json.ready, false);
+  assert.equal(res.json.config.TIM_SECRET_KEY, false);
+  assert.equal(res.json.providers.clerk, "ready");
+  assert.equal(res.json.config.TIM_SDKAPPID, true);
+  assertNoSecretIn(res.text);
+});
+
+test("GET /health with no provider configured: 503 and providers.clerk off", opts, async () => {
+  const res = await workers.noWebhookSecret.request("/health");
+  assert.equal(res.status, 503, res.text);
+  assert.equal(res.json.ready, false);
+  assert.equal(res.json.providers.clerk, "off");
+  assert.equal(res.json.config.TIM_SECRET_KEY, true);
+  assertNoSecretIn(res.text);
+});
+
+test("GET /health never calls Tencent", opts, async () => {
+  for (const w of Object.values(workers)) await w.request("/health");
+  assert.equal(await emulator.callTotal(), 0);
+});
+
+test("no response body, Worker log or emulator output carried a secret or a UserSig", opts, () => {
+  assertNoLeaks(observedTexts());
+});

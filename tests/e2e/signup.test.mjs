@@ -1,0 +1,116 @@
+// Happy path: Clerk's documented signup, signed by svix and by standardwebhooks, lands in the
+// emulator exactly once; other events are acknowledged without an upstream call; routing errors.
+import { after, before, beforeEach, test } from "node:test";
+import {
+  assert,
+  assertError,
+  assertNoLeaks,
+  clerkEvent,
+  clerkFixture,
+  newUserId,
+  observedTexts,
+  requireArtifacts,
+  standardHeaders,
+  startEmulator,
+  startWorker,
+  fullBindings,
+  svixHeaders,
+  TEST_TIMEOUT_MS,
+} from "./helpers.mjs";
+
+const opts = { timeout: TEST_TIMEOUT_MS };
+let emulator;
+let worker;
+
+before(async () => {
+  requireArtifacts();
+  emulator = await startEmulator();
+  worker = await startWorker(fullBindings(emulator));
+});
+
+after(async () => {
+  await worker?.dispose();
+  await emulator?.stop();
+});
+
+beforeEach(async () => {
+  await emulator.reset();
+});
+
+test("Clerk's documented user.created, signed with svix, is imported once with its profile", opts, async () => {
+  const body = JSON.stringify(clerkFixture());
+  const res = await worker.deliver(body, svixHeaders(body));
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { status: "imported", user_id: "user_29w83sxmDNGwOuEthce5gg56FcC" });
+  assert.deepEqual(await emulator.accounts(), [
+    {
+      UserID: "user_29w83sxmDNGwOuEthce5gg56FcC",
+      Nick: "Example Example",
+      FaceUrl: "https://img.clerk.com/xxxxxx",
+      imports: 1,
+    },
+  ]);
+  const calls = await emulator.calls();
+  assert.equal(calls.total, 1, JSON.stringify(calls));
+  assert.deepEqual(calls.calls[0], { user_id: "user_29w83sxmDNGwOuEthce5gg56FcC", error_code: 0, http_status: 200, fault: null });
+});
+
+test("a signup signed with standardwebhooks and webhook-* headers is imported", opts, async () => {
+  const userId = newUserId("std");
+  const body = JSON.stringify(clerkEvent({ data: { id: userId } }));
+  const headers = standardHeaders(body);
+  assert.ok(!Object.keys(headers).some((h) => h.startsWith("svix-")), "test bug: svix headers sent");
+  const res = await worker.deliver(body, headers);
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { status: "imported", user_id: userId });
+  assert.deepEqual(await emulator.accounts(), [
+    { UserID: userId, Nick: "Example Example", FaceUrl: "https://img.clerk.com/xxxxxx", imports: 1 },
+  ]);
+  assert.equal(await emulator.callTotal(), 1);
+});
+
+test("the same signup delivered twice (a sender retry) keeps one account", opts, async () => {
+  const userId = newUserId("dup");
+  const body = JSON.stringify(clerkEvent({ data: { id: userId } }));
+  const headers = svixHeaders(body);
+  for (let i = 0; i < 2; i++) {
+    const res = await worker.deliver(body, headers);
+    assert.equal(res.status, 200, res.text);
+  }
+  const accounts = await emulator.accountsFor(userId);
+  assert.equal(accounts.length, 1, JSON.stringify(accounts));
+  assert.equal((await emulator.accounts()).length, 1);
+});
+
+test("a non-signup event (user.updated, signed) is acknowledged as ignored without an upstream call", opts, async () => {
+  const body = JSON.stringify(clerkEvent({ type: "user.updated", data: { id: newUserId("upd") } }));
+  const res = await worker.deliver(body, svixHeaders(body));
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { status: "ignored", event: "user.updated" });
+  assert.equal(await emulator.callTotal(), 0);
+  assert.deepEqual(await emulator.accounts(), []);
+});
+
+test("a correctly signed body that is not JSON is 400 malformed_payload without an upstream call", opts, async () => {
+  for (const body of ["this is not json", '{"type":"user.created","data":{"first_name":"no id"}}']) {
+    const res = await worker.deliver(body, svixHeaders(body));
+    assertError(res, 400, "malformed_payload");
+  }
+  assert.equal(await emulator.callTotal(), 0);
+});
+
+test("wrong method is 405 with Allow, unknown path is 404", opts, async () => {
+  const get = await worker.request("/webhooks/clerk");
+  assertError(get, 405, "method_not_allowed");
+  assert.equal(get.headers.get("allow"), "POST");
+  const post = await worker.request("/health", { method: "POST", body: "{}" });
+  assertError(post, 405, "method_not_allowed");
+  assert.equal(post.headers.get("allow"), "GET");
+  const missing = await worker.request("/webhooks/unknown", { method: "POST", body: "{}" });
+  assertError(missing, 404, "not_found");
+  assert.equal(await emulator.callTotal(), 0);
+});
+
+test("no response body, Worker log or emulator output carried a secret or a UserSig", opts, () => {
+  assertNoLeaks(observedTexts());
+});
