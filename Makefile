@@ -19,7 +19,7 @@ EMULATOR := target/release/tim-emulator
 EMULATOR_PORT ?= 8790
 DEV_PORT ?= 8787
 
-.PHONY: dev test build tools rust-tools node-tools py-tools emulator unit e2e size clean
+.PHONY: dev test build tools rust-tools node-tools py-tools emulator unit e2e size clean bench
 
 ## Runs the emulator and `wrangler dev` (Ctrl-C stops both).
 dev: tools build emulator .dev.vars
@@ -42,6 +42,12 @@ e2e:
 ## Fails when the gzipped wasm exceeds the budget.
 size:
 	@node scripts/check-size.mjs
+
+## Benchmarks against the TypeScript Worker a user would write instead (bench/README.md): CPU per
+## signup in plain workerd, throughput, size, cold start, criterion microbenchmarks, a perf profile.
+## Writes bench/RESULTS.md. Options: make bench BENCH_ARGS="--quick" (or --n 5000 --skip micro,...).
+bench: tools build emulator
+	node bench/run.mjs $(BENCH_ARGS)
 
 WASM_FEATURES := $(addprefix --enable-,mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling)
 

@@ -28,11 +28,18 @@ fn clerk_body(len: usize) -> Vec<u8> {
     let compact: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
     let base = compact.to_string();
     let marker = r#""unsafe_metadata":{}"#;
-    assert!(base.contains(marker), "fixture has no empty unsafe_metadata");
+    assert!(
+        base.contains(marker),
+        "fixture has no empty unsafe_metadata"
+    );
     let overhead = base.len() + r#"{"note":""}"#.len() - "{}".len();
     assert!(overhead <= len, "fixture is larger than {len} bytes");
     let pad = "x".repeat(len - overhead);
-    let body = base.replacen(marker, &format!(r#""unsafe_metadata":{{"note":"{pad}"}}"#), 1);
+    let body = base.replacen(
+        marker,
+        &format!(r#""unsafe_metadata":{{"note":"{pad}"}}"#),
+        1,
+    );
     assert_eq!(body.len(), len);
     body.into_bytes()
 }
@@ -40,17 +47,46 @@ fn clerk_body(len: usize) -> Vec<u8> {
 fn usersig_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("usersig");
     g.bench_function("generate", |b| {
-        b.iter(|| usersig::generate(black_box(SDKAPPID), black_box(KEY), black_box(ADMIN), black_box(NOW), 86_400, None))
+        b.iter(|| {
+            usersig::generate(
+                black_box(SDKAPPID),
+                black_box(KEY),
+                black_box(ADMIN),
+                black_box(NOW),
+                86_400,
+                None,
+            )
+        })
     });
     let sig = usersig::generate(SDKAPPID, KEY, ADMIN, NOW, 86_400, None);
     g.bench_function("verify", |b| {
-        b.iter(|| usersig::verify(black_box(SDKAPPID), black_box(KEY), black_box(ADMIN), black_box(&sig), NOW + 10, None).expect("valid"))
+        b.iter(|| {
+            usersig::verify(
+                black_box(SDKAPPID),
+                black_box(KEY),
+                black_box(ADMIN),
+                black_box(&sig),
+                NOW + 10,
+                None,
+            )
+            .expect("valid")
+        })
     });
     // What every request pays for the admin UserSig once it is cached.
     let mut cache = AdminSigCache::default();
     cache.get(SDKAPPID, KEY, ADMIN, 86_400, NOW);
     g.bench_function("admin_cache_hit", |b| {
-        b.iter(|| cache.get(black_box(SDKAPPID), black_box(KEY), black_box(ADMIN), 86_400, black_box(NOW + 10)).len())
+        b.iter(|| {
+            cache
+                .get(
+                    black_box(SDKAPPID),
+                    black_box(KEY),
+                    black_box(ADMIN),
+                    86_400,
+                    black_box(NOW + 10),
+                )
+                .len()
+        })
     });
     g.finish();
 }
@@ -72,15 +108,29 @@ fn webhook_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("webhook");
     g.throughput(Throughput::Bytes(body.len() as u64));
     g.bench_function("verify_2KiB", |b| {
-        b.iter(|| standard::verify(black_box(secrets), black_box(headers), black_box(&body), NOW).expect("valid"))
+        b.iter(|| {
+            standard::verify(
+                black_box(secrets),
+                black_box(headers),
+                black_box(&body),
+                NOW,
+            )
+            .expect("valid")
+        })
     });
-    g.bench_function("clerk_parse_2KiB", |b| b.iter(|| clerk::parse(black_box(&body), None).expect("parses")));
+    g.bench_function("clerk_parse_2KiB", |b| {
+        b.iter(|| clerk::parse(black_box(&body), None).expect("parses"))
+    });
     g.throughput(Throughput::Elements(1));
-    g.bench_function("secret_parse", |b| b.iter(|| standard::Secret::parse(black_box(SECRET)).expect("valid")));
+    g.bench_function("secret_parse", |b| {
+        b.iter(|| standard::Secret::parse(black_box(SECRET)).expect("valid"))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("tim");
-    g.bench_function("parse_response", |b| b.iter(|| parse_response(black_box(200), black_box(TENCENT_OK)).expect("ok")));
+    g.bench_function("parse_response", |b| {
+        b.iter(|| parse_response(black_box(200), black_box(TENCENT_OK)).expect("ok"))
+    });
     g.finish();
 }
 

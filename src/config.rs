@@ -134,7 +134,9 @@ pub fn base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>,
     match rest {
         Some(host)
             if !host.trim_end_matches('/').is_empty()
-                && !host.trim_end_matches('/').contains(['/', '?', '#', ' ', '@']) =>
+                && !host
+                    .trim_end_matches('/')
+                    .contains(['/', '?', '#', ' ', '@']) =>
         {
             Ok(Some(v.trim_end_matches('/').to_owned()))
         }
@@ -180,7 +182,10 @@ impl TimConfig {
 }
 
 /// The UserID mapping rule of `provider` (`<P>_USERID_MODE`, `<P>_USERID_PREFIX`).
-pub fn userid_rule(provider: Provider, get: &impl Fn(&str) -> Option<String>) -> Result<Rule, ConfigError> {
+pub fn userid_rule(
+    provider: Provider,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Rule, ConfigError> {
     let mode = match read(get, provider.mode_setting()) {
         None => Mode::Auto,
         Some(v) => Mode::parse(&v).ok_or(ConfigError::Invalid {
@@ -215,7 +220,9 @@ pub fn readiness(get: &impl Fn(&str) -> Option<String>) -> Vec<(&'static str, bo
 }
 
 /// Per-provider state for `/health`: "off" (not set up), "ready", or "invalid" (naming nothing secret).
-pub fn provider_readiness(get: &impl Fn(&str) -> Option<String>) -> Vec<(&'static str, &'static str)> {
+pub fn provider_readiness(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Vec<(&'static str, &'static str)> {
     Provider::ALL
         .into_iter()
         .map(|p| {
@@ -307,7 +314,10 @@ mod tests {
         assert_eq!(get(TIM_SECRET_KEY), Some(false));
         assert_eq!(get(TIM_REGION), Some(true));
         let p = provider_readiness(&env(&[
-            ("CLERK_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            (
+                "CLERK_WEBHOOK_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
             ("CLERK_USERID_PREFIX", "a prefix!"),
         ]));
         assert!(p.contains(&("clerk", "invalid")));
@@ -316,10 +326,33 @@ mod tests {
 
     #[test]
     fn userid_rules() {
-        let r = userid_rule(Provider::Supabase, &env(&[("SUPABASE_USERID_MODE", "hash"), ("SUPABASE_USERID_PREFIX", "sb_")])).unwrap();
+        let r = userid_rule(
+            Provider::Supabase,
+            &env(&[
+                ("SUPABASE_USERID_MODE", "hash"),
+                ("SUPABASE_USERID_PREFIX", "sb_"),
+            ]),
+        )
+        .unwrap();
         assert_eq!((r.mode, r.prefix.as_str()), (Mode::Hash, "sb_"));
-        assert_eq!(userid_rule(Provider::Clerk, &env(&[])).unwrap().mode, Mode::Auto);
-        assert_eq!(userid_rule(Provider::Clerk, &env(&[("CLERK_USERID_MODE", "x")])).unwrap_err().var(), "CLERK_USERID_MODE");
-        assert_eq!(userid_rule(Provider::Clerk, &env(&[("CLERK_USERID_PREFIX", "twelve_chars")])).unwrap_err().var(), "CLERK_USERID_PREFIX");
+        assert_eq!(
+            userid_rule(Provider::Clerk, &env(&[])).unwrap().mode,
+            Mode::Auto
+        );
+        assert_eq!(
+            userid_rule(Provider::Clerk, &env(&[("CLERK_USERID_MODE", "x")]))
+                .unwrap_err()
+                .var(),
+            "CLERK_USERID_MODE"
+        );
+        assert_eq!(
+            userid_rule(
+                Provider::Clerk,
+                &env(&[("CLERK_USERID_PREFIX", "twelve_chars")])
+            )
+            .unwrap_err()
+            .var(),
+            "CLERK_USERID_PREFIX"
+        );
     }
 }

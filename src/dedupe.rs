@@ -6,7 +6,8 @@
 //! only): a redelivery that lands in another isolate is still safe, because Tencent's import is
 //! idempotent; this only saves the call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 /// How long an imported event id is remembered.
 pub const WINDOW_MS: u64 = 10 * 60 * 1000;
@@ -14,9 +15,13 @@ pub const WINDOW_MS: u64 = 10 * 60 * 1000;
 pub const CAPACITY: usize = 10_000;
 
 /// Recently imported event ids with their expiry (Unix ms).
+///
+/// Entries expire in insertion order (the window is fixed), so a queue alongside the map makes
+/// every eviction O(1): a full cache never scans itself on the request path.
 #[derive(Debug, Default)]
 pub struct Recent {
-    expires: HashMap<String, u64>,
+    expires: HashMap<Rc<str>, u64>,
+    order: VecDeque<(Rc<str>, u64)>,
 }
 
 impl Recent {
@@ -27,21 +32,20 @@ impl Recent {
 
     /// Records `key` as imported at `now_ms`.
     pub fn remember(&mut self, key: String, now_ms: u64) {
-        if self.expires.len() >= CAPACITY {
-            self.expires.retain(|_, e| *e > now_ms);
-            if self.expires.len() >= CAPACITY {
-                // Still full of live entries: drop the one closest to expiry.
-                if let Some(oldest) = self
-                    .expires
-                    .iter()
-                    .min_by_key(|(_, e)| **e)
-                    .map(|(k, _)| k.clone())
-                {
-                    self.expires.remove(&oldest);
-                }
+        let key: Rc<str> = key.into();
+        let expiry = now_ms.saturating_add(WINDOW_MS);
+        self.expires.insert(Rc::clone(&key), expiry);
+        self.order.push_back((key, expiry));
+        while let Some((oldest, e)) = self.order.front() {
+            if *e > now_ms && self.expires.len() <= CAPACITY {
+                break;
             }
+            // Only drop the map entry if it was not refreshed by a later `remember`.
+            if self.expires.get(oldest) == Some(e) {
+                self.expires.remove(oldest);
+            }
+            self.order.pop_front();
         }
-        self.expires.insert(key, now_ms.saturating_add(WINDOW_MS));
     }
 
     /// Number of ids held.
@@ -70,13 +74,27 @@ mod tests {
     }
 
     #[test]
+    fn a_refreshed_key_survives_its_first_expiry() {
+        let mut r = Recent::default();
+        r.remember("k".into(), 0);
+        r.remember("k".into(), WINDOW_MS - 1);
+        r.remember("other".into(), WINDOW_MS + 1);
+        assert!(r.seen("k", WINDOW_MS + 1));
+        assert!(r.order.len() <= 3);
+    }
+
+    #[test]
     fn stays_bounded() {
         let mut r = Recent::default();
         for i in 0..CAPACITY + 5 {
             r.remember(format!("k{i}"), i as u64);
         }
         assert_eq!(r.len(), CAPACITY);
+        assert_eq!(r.order.len(), CAPACITY);
         assert!(r.seen(&format!("k{}", CAPACITY + 4), CAPACITY as u64));
         assert!(!r.seen("k0", CAPACITY as u64), "oldest evicted");
+        // Expired entries leave as time passes, without a full scan.
+        r.remember("late".into(), 10 * WINDOW_MS);
+        assert_eq!(r.len(), 1);
     }
 }

@@ -85,6 +85,7 @@ impl AppError {
                 "timestamp_out_of_tolerance"
             }
             AppError::Webhook(WebhookError::BadSignature) => "invalid_signature",
+            AppError::Webhook(WebhookError::Replayed) => "replayed",
             AppError::Webhook(WebhookError::Malformed(_)) => "malformed_payload",
             AppError::UserId(UserIdError::TooLong { .. }) => "user_id_too_long",
             AppError::UserId(UserIdError::NotCompactable) => "user_id_not_compactable",
@@ -135,7 +136,10 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_retry_contract() {
-        let off = AppError::ProviderNotConfigured { provider: "okta", var: "OKTA_WEBHOOK_SECRET" };
+        let off = AppError::ProviderNotConfigured {
+            provider: "okta",
+            var: "OKTA_WEBHOOK_SECRET",
+        };
         assert_eq!((off.status(), off.code()), (404, "provider_not_configured"));
         assert!(off.message().contains("OKTA_WEBHOOK_SECRET"));
         let keys = AppError::Webhook(WebhookError::KeysUnavailable("x".into()));

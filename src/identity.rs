@@ -112,7 +112,8 @@ pub struct Mapped {
 
 /// True for Tencent's recommended UserID alphabet `[A-Za-z0-9_-]`.
 pub fn is_safe(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -141,7 +142,9 @@ pub fn compact(id: &str, known_prefixes: &[&str]) -> Option<String> {
 pub fn hash(id: &str, prefix_len: usize) -> String {
     let digest = Sha256::digest(id.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let keep = (MAX_USER_ID_BYTES - 1).saturating_sub(prefix_len).min(hex.len());
+    let keep = (MAX_USER_ID_BYTES - 1)
+        .saturating_sub(prefix_len)
+        .min(hex.len());
     format!("h{}", hex.get(..keep).unwrap_or_default())
 }
 
@@ -264,20 +267,59 @@ mod tests {
     use super::*;
 
     fn rule(mode: Mode, prefix: &str, known: &'static [&'static str]) -> Rule {
-        Rule { mode, prefix: prefix.into(), known_prefixes: known }
+        Rule {
+            mode,
+            prefix: prefix.into(),
+            known_prefixes: known,
+        }
     }
 
     /// The README's examples; the app's backend must get the same answers.
     #[test]
     fn documented_examples() {
         let cases: [(&str, &'static [&'static str], &str, &str); 7] = [
-            ("user_29w83sxmDNGwOuEthce5gg56FcC", &["user_"], "user_29w83sxmDNGwOuEthce5gg56FcC", "verbatim"),
-            ("ff7fc9ae-3b1b-4642-9241-64adb9848a03", &[], "ff7fc9ae3b1b4642924164adb9848a03", "compact"),
-            ("user-test-16d9ba61-97a1-4ba4-9720-b03761dc50c6", &["user-test-", "user-live-"], "16d9ba6197a14ba49720b03761dc50c6", "compact"),
-            ("kp_cfcb1ae5b9254ad99521214014c54f43", &["kp_"], "cfcb1ae5b9254ad99521214014c54f43", "compact"),
-            ("auth0|679fb1b1e809445f129bc18d", &["auth0|"], "679fb1b1e809445f129bc18d", "compact"),
-            ("google-oauth2|103547991597142817347", &["auth0|"], "h7c1cdf721e2c5509e6dc26516af0bd2", "hash"),
-            ("office365|10030000838D23AF@MicrosoftOnline.com", &["auth0|"], "", "hash"),
+            (
+                "user_29w83sxmDNGwOuEthce5gg56FcC",
+                &["user_"],
+                "user_29w83sxmDNGwOuEthce5gg56FcC",
+                "verbatim",
+            ),
+            (
+                "ff7fc9ae-3b1b-4642-9241-64adb9848a03",
+                &[],
+                "ff7fc9ae3b1b4642924164adb9848a03",
+                "compact",
+            ),
+            (
+                "user-test-16d9ba61-97a1-4ba4-9720-b03761dc50c6",
+                &["user-test-", "user-live-"],
+                "16d9ba6197a14ba49720b03761dc50c6",
+                "compact",
+            ),
+            (
+                "kp_cfcb1ae5b9254ad99521214014c54f43",
+                &["kp_"],
+                "cfcb1ae5b9254ad99521214014c54f43",
+                "compact",
+            ),
+            (
+                "auth0|679fb1b1e809445f129bc18d",
+                &["auth0|"],
+                "679fb1b1e809445f129bc18d",
+                "compact",
+            ),
+            (
+                "google-oauth2|103547991597142817347",
+                &["auth0|"],
+                "h7c1cdf721e2c5509e6dc26516af0bd2",
+                "hash",
+            ),
+            (
+                "office365|10030000838D23AF@MicrosoftOnline.com",
+                &["auth0|"],
+                "",
+                "hash",
+            ),
         ];
         for (id, known, want, mode) in cases {
             let m = map_user_id(id, &rule(Mode::Auto, "", known)).unwrap();
@@ -296,14 +338,20 @@ mod tests {
         // Expected values computed independently with `printf %s abc | sha256sum`.
         assert_eq!(hash("abc", 0), "hba7816bf8f01cfea414140de5dae222");
         assert_eq!(hash("abc", 3), "hba7816bf8f01cfea414140de5dae");
-        assert_eq!(hash("google-oauth2|103547991597142817347", 0), "h7c1cdf721e2c5509e6dc26516af0bd2");
+        assert_eq!(
+            hash("google-oauth2|103547991597142817347", 0),
+            "h7c1cdf721e2c5509e6dc26516af0bd2"
+        );
     }
 
     #[test]
     fn prefixes_apply_and_count_toward_the_limit() {
         let clerk = rule(Mode::Auto, "ck_", &["user_"]);
         let m = map_user_id("user_29w83sxmDNGwOuEthce5gg56FcC", &clerk).unwrap();
-        assert_eq!((m.user_id.as_str(), m.mode), ("ck_29w83sxmDNGwOuEthce5gg56FcC", Mode::Compact));
+        assert_eq!(
+            (m.user_id.as_str(), m.mode),
+            ("ck_29w83sxmDNGwOuEthce5gg56FcC", Mode::Compact)
+        );
         let m = map_user_id("google-oauth2|1", &rule(Mode::Auto, "a0_", &[])).unwrap();
         assert_eq!(m.user_id.len(), 32);
         assert!(m.user_id.starts_with("a0_h"));
@@ -317,10 +365,16 @@ mod tests {
     fn explicit_modes() {
         let v = rule(Mode::Verbatim, "", &[]);
         assert_eq!(map_user_id("auth0|abc", &v).unwrap().user_id, "auth0|abc");
-        assert_eq!(map_user_id(&"a".repeat(33), &v), Err(UserIdError::TooLong { len: 33 }));
+        assert_eq!(
+            map_user_id(&"a".repeat(33), &v),
+            Err(UserIdError::TooLong { len: 33 })
+        );
         assert_eq!(map_user_id("", &v), Err(UserIdError::Empty));
         let c = rule(Mode::Compact, "", &[]);
-        assert_eq!(map_user_id("google-oauth2|1035", &c), Err(UserIdError::NotCompactable));
+        assert_eq!(
+            map_user_id("google-oauth2|1035", &c),
+            Err(UserIdError::NotCompactable)
+        );
         assert_eq!(map_user_id("plain_id", &c).unwrap().user_id, "plain_id");
         let h = rule(Mode::Hash, "", &[]);
         assert_eq!(map_user_id("x", &h).unwrap().user_id, hash("x", 0));

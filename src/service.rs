@@ -51,6 +51,26 @@ pub struct IsolateState {
     remembered: Cell<Option<(u64, Region)>>,
     recent: RefCell<Recent>,
     keys: jwt::KeyCache,
+    /// Settings read so far. Vars and secrets are fixed for a Worker version (changing one
+    /// deploys a new version, in new isolates), so each is read from the runtime once.
+    settings: RefCell<std::collections::HashMap<Box<str>, Option<String>>>,
+}
+
+/// Settings read through the isolate's memo.
+struct Memo<'a> {
+    inner: &'a dyn Settings,
+    memo: &'a RefCell<std::collections::HashMap<Box<str>, Option<String>>>,
+}
+
+impl Settings for Memo<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.memo.borrow().get(name) {
+            return v.clone();
+        }
+        let v = self.inner.get(name);
+        self.memo.borrow_mut().insert(name.into(), v.clone());
+        v
+    }
 }
 
 /// An incoming request, as far as the pipeline cares.
@@ -66,7 +86,31 @@ pub struct Request<'a, H: HeaderMap + ?Sized> {
     /// The body, or `None` when it exceeded [`MAX_BODY_BYTES`].
     pub body: Option<&'a [u8]>,
     /// Where the request entered the edge (from `request.cf`; all optional).
-    pub location: EdgeLocation,
+    pub location: Location<'a>,
+}
+
+/// The edge location, read only when a decision needs it (reading `request.cf` costs a few JS calls).
+pub enum Location<'a> {
+    /// Already known.
+    Known(EdgeLocation),
+    /// Read on demand.
+    Lazy(&'a dyn Fn() -> EdgeLocation),
+}
+
+impl Location<'_> {
+    /// The location.
+    pub fn get(&self) -> EdgeLocation {
+        match self {
+            Location::Known(l) => l.clone(),
+            Location::Lazy(f) => f(),
+        }
+    }
+}
+
+impl From<EdgeLocation> for Location<'_> {
+    fn from(l: EdgeLocation) -> Self {
+        Location::Known(l)
+    }
 }
 
 /// A response to send.
@@ -113,12 +157,20 @@ pub async fn handle(
     state: &IsolateState,
     io: &impl Io,
 ) -> Response {
+    let memo = Memo {
+        inner: settings,
+        memo: &state.settings,
+    };
+    let settings: &dyn Settings = &memo;
     let result = match (req.path, req.method) {
         ("/health", "GET" | "HEAD") => Ok(health(req, settings, state)),
         ("/health", _) => Err(AppError::MethodNotAllowed("GET")),
         ("/userid", "GET") => userid(req, settings),
         ("/userid", _) => Err(AppError::MethodNotAllowed("GET")),
-        (path, method) => match path.strip_prefix("/webhooks/").and_then(Provider::from_name) {
+        (path, method) => match path
+            .strip_prefix("/webhooks/")
+            .and_then(Provider::from_name)
+        {
             None => Err(AppError::NotFound),
             Some(Provider::Okta) if method == "GET" => okta_challenge(req, settings),
             Some(p) if method == "POST" => webhook(p, req, settings, state, io).await,
@@ -130,7 +182,12 @@ pub async fn handle(
         Ok(r) => r,
         Err(e) => {
             if e.status() >= 500 {
-                io.log(&format!("tim-onboard: {} {}: {}", req.path, e.status(), e.message()));
+                io.log(&format!(
+                    "tim-onboard: {} {}: {}",
+                    req.path,
+                    e.status(),
+                    e.message()
+                ));
             }
             Response::from_error(&e)
         }
@@ -141,7 +198,17 @@ fn setting_fn(settings: &dyn Settings) -> impl Fn(&str) -> Option<String> + '_ {
     move |name| settings.get(name)
 }
 
-fn endpoints_for(cfg: &TimConfig, loc: &EdgeLocation, state: &IsolateState) -> Vec<region::Endpoint> {
+fn endpoints_for(
+    cfg: &TimConfig,
+    location: &Location<'_>,
+    state: &IsolateState,
+) -> Vec<region::Endpoint> {
+    // Only `auto` without an origin override looks at where the request entered the edge.
+    let loc = match (cfg.region, &cfg.base_url) {
+        (RegionSetting::Auto, None) => location.get(),
+        _ => EdgeLocation::default(),
+    };
+    let loc = &loc;
     let remembered = state
         .remembered
         .get()
@@ -197,6 +264,17 @@ fn health(
     )
 }
 
+/// Splits a request URL into path and query without a URL parser (the `url` crate's IDNA
+/// tables would add ~80 KB gzipped for a job this small).
+pub fn path_and_query(url: &str) -> (&str, &str) {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let from_path = after_scheme
+        .find('/')
+        .map_or("/", |i| after_scheme.get(i..).unwrap_or("/"));
+    let no_fragment = from_path.split('#').next().unwrap_or_default();
+    no_fragment.split_once('?').unwrap_or((no_fragment, ""))
+}
+
 /// Decodes one `application/x-www-form-urlencoded` value.
 fn url_decode(s: &str) -> Option<String> {
     let mut out = Vec::with_capacity(s.len());
@@ -223,14 +301,20 @@ fn query_param(query: &str, name: &str) -> Result<Option<String>, AppError> {
             if found.is_some() {
                 return Err(AppError::BadRequest(format!("{name} given twice")));
             }
-            found = Some(url_decode(v).ok_or_else(|| AppError::BadRequest(format!("{name} is not valid UTF-8")))?);
+            found = Some(
+                url_decode(v)
+                    .ok_or_else(|| AppError::BadRequest(format!("{name} is not valid UTF-8")))?,
+            );
         }
     }
     Ok(found)
 }
 
 /// `GET /userid?provider=&id=`: the UserID the app's backend should expect (admin token required).
-fn userid(req: &Request<'_, impl HeaderMap + ?Sized>, settings: &dyn Settings) -> Result<Response, AppError> {
+fn userid(
+    req: &Request<'_, impl HeaderMap + ?Sized>,
+    settings: &dyn Settings,
+) -> Result<Response, AppError> {
     let get = setting_fn(settings);
     let Some(token) = webhook::setting(&get, config::TIM_ADMIN_TOKEN) else {
         return Err(AppError::NotFound);
@@ -240,9 +324,12 @@ fn userid(req: &Request<'_, impl HeaderMap + ?Sized>, settings: &dyn Settings) -
     if !webhook::ct_eq(presented.trim().as_bytes(), token.as_bytes()) {
         return Err(AppError::Unauthorized);
     }
-    let name = query_param(req.query, "provider")?.ok_or_else(|| AppError::BadRequest("provider is required".into()))?;
-    let provider = Provider::from_name(&name).ok_or_else(|| AppError::BadRequest(format!("unknown provider {name}")))?;
-    let id = query_param(req.query, "id")?.ok_or_else(|| AppError::BadRequest("id is required".into()))?;
+    let name = query_param(req.query, "provider")?
+        .ok_or_else(|| AppError::BadRequest("provider is required".into()))?;
+    let provider = Provider::from_name(&name)
+        .ok_or_else(|| AppError::BadRequest(format!("unknown provider {name}")))?;
+    let id = query_param(req.query, "id")?
+        .ok_or_else(|| AppError::BadRequest("id is required".into()))?;
     let rule = config::userid_rule(provider, &get)?;
     let mapped = identity::map_user_id(&id, &rule)?;
     Ok(Response::json(
@@ -252,13 +339,23 @@ fn userid(req: &Request<'_, impl HeaderMap + ?Sized>, settings: &dyn Settings) -
 }
 
 /// Okta's one-time endpoint verification: echo `X-Okta-Verification-Challenge`.
-fn okta_challenge(req: &Request<'_, impl HeaderMap + ?Sized>, settings: &dyn Settings) -> Result<Response, AppError> {
+fn okta_challenge(
+    req: &Request<'_, impl HeaderMap + ?Sized>,
+    settings: &dyn Settings,
+) -> Result<Response, AppError> {
     let get = setting_fn(settings);
     if Provider::Okta.configure(&get)?.is_none() {
-        return Err(AppError::ProviderNotConfigured { provider: "okta", var: Provider::Okta.key_setting() });
+        return Err(AppError::ProviderNotConfigured {
+            provider: "okta",
+            var: Provider::Okta.key_setting(),
+        });
     }
     let body = okta::challenge(req.headers)?;
-    Ok(Response { status: 200, body, headers: Vec::new() })
+    Ok(Response {
+        status: 200,
+        body,
+        headers: Vec::new(),
+    })
 }
 
 async fn webhook(
@@ -268,23 +365,49 @@ async fn webhook(
     state: &IsolateState,
     io: &impl Io,
 ) -> Result<Response, AppError> {
+    let started_ms = io.now_ms();
     let get = setting_fn(settings);
     let cfg = provider
         .configure(&get)?
-        .ok_or(AppError::ProviderNotConfigured { provider: provider.name(), var: provider.key_setting() })?;
+        .ok_or(AppError::ProviderNotConfigured {
+            provider: provider.name(),
+            var: provider.key_setting(),
+        })?;
     let body = req.body.ok_or(AppError::PayloadTooLarge(MAX_BODY_BYTES))?;
     let now_s = i64::try_from(io.now_ms() / 1000).unwrap_or(i64::MAX);
-    let delivery = Delivery { headers: req.headers, body, now: now_s };
+    let delivery = Delivery {
+        headers: req.headers,
+        body,
+        now: now_s,
+    };
     let received = webhook::receive(&cfg, &delivery, &state.keys, io).await?;
+    let replay_key = received
+        .replay_key
+        .as_ref()
+        .map(|k| format!("replay:{}:{k}", provider.name()));
+    if let Some(key) = &replay_key {
+        if state.recent.borrow().seen(key, io.now_ms()) {
+            return Err(webhook::WebhookError::Replayed.into());
+        }
+    }
     let mut results = Vec::new();
     for event in received.events {
         results.push(match event {
             Event::Ignored(kind) => serde_json::json!({ "status": "ignored", "event": kind }),
-            Event::Signup(signup) => import(provider, signup, req, settings, state, io).await?,
+            Event::Signup(signup) => {
+                import(provider, signup, started_ms, req, settings, state, io).await?
+            }
         });
     }
+    if let Some(key) = replay_key {
+        state.recent.borrow_mut().remember(key, io.now_ms());
+    }
     if let Some(fixed) = provider.fixed_success_body() {
-        return Ok(Response { status: 200, body: fixed.to_owned(), headers: Vec::new() });
+        return Ok(Response {
+            status: 200,
+            body: fixed.to_owned(),
+            headers: Vec::new(),
+        });
     }
     Ok(Response::json(
         200,
@@ -296,9 +419,13 @@ async fn webhook(
 }
 
 /// Maps a signup to Tencent's rules and imports it (or recognises a redelivery).
+///
+/// The retry budget runs from `started_ms`, the request's arrival, so key fetches and earlier
+/// events of the same delivery count against the sender's timeout too.
 async fn import(
     provider: Provider,
     signup: Signup,
+    started_ms: u64,
     req: &Request<'_, impl HeaderMap + ?Sized>,
     settings: &dyn Settings,
     state: &IsolateState,
@@ -308,7 +435,10 @@ async fn import(
     let cfg = TimConfig::load(&get)?;
     let rule = config::userid_rule(provider, &get)?;
     let user_id = identity::map_user_id(&signup.user_id, &rule)?.user_id;
-    let dedupe_key = signup.event_id.as_ref().map(|e| format!("{}:{e}:{user_id}", provider.name()));
+    let dedupe_key = signup
+        .event_id
+        .as_ref()
+        .map(|e| format!("{}:{e}:{user_id}", provider.name()));
     if let Some(key) = &dedupe_key {
         if state.recent.borrow().seen(key, io.now_ms()) {
             return Ok(serde_json::json!({ "status": "duplicate", "user_id": user_id }));
@@ -327,8 +457,11 @@ async fn import(
 
     let endpoints = endpoints_for(&cfg, &req.location, state);
     let nearest = endpoints.first().and_then(|e| e.region);
-    let policy = tim::RetryPolicy { budget_ms: provider.budget_ms(), ..Default::default() };
-    let mut run = ImportRun::new(policy, endpoints, io.now_ms());
+    let policy = tim::RetryPolicy {
+        budget_ms: provider.budget_ms(),
+        ..Default::default()
+    };
+    let mut run = ImportRun::new(policy, endpoints, started_ms);
     let mut step = run.start(io.now_ms());
     let done = loop {
         match step {
@@ -349,13 +482,25 @@ async fn import(
                         sig.invalidate();
                     }
                     let now_s = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
-                    let usersig = sig.get(cfg.sdkappid, &cfg.secret_key, &cfg.admin, cfg.usersig_ttl, now_s);
+                    let usersig = sig.get(
+                        cfg.sdkappid,
+                        &cfg.secret_key,
+                        &cfg.admin,
+                        cfg.usersig_ttl,
+                        now_s,
+                    );
                     let origin = run
                         .endpoints()
                         .get(endpoint)
                         .map(|e| e.origin.as_str())
                         .unwrap_or_default();
-                    tim::account_import_url(origin, cfg.sdkappid, &cfg.admin, usersig, io.random_u32())
+                    tim::account_import_url(
+                        origin,
+                        cfg.sdkappid,
+                        &cfg.admin,
+                        usersig,
+                        io.random_u32(),
+                    )
                 };
                 let outcome = match io.post_json(&url, &body, timeout_ms).await {
                     Ok((status, bytes)) => tim::parse_response(status, &bytes),
@@ -456,7 +601,11 @@ mod tests {
         fn now_ms(&self) -> u64 {
             self.now.get()
         }
-        async fn get(&self, _url: &str, _timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
+        async fn get(
+            &self,
+            _url: &str,
+            _timeout_ms: u64,
+        ) -> Result<(u16, Vec<u8>), TransportError> {
             Err(TransportError::Network("no keys in this test".into()))
         }
         async fn verify_rs256(&self, _n: &str, _e: &str, _m: &[u8], _s: &[u8]) -> bool {
@@ -528,7 +677,10 @@ mod tests {
         loc: EdgeLocation,
     ) -> Response {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let id = format!("msg_{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let id = format!(
+            "msg_{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         deliver_as(&id, body, env, state, io, loc)
     }
 
@@ -540,12 +692,11 @@ mod tests {
         io: &FakeIo,
         loc: EdgeLocation,
     ) -> Response {
-        let ts = (NOW_MS / 1000).to_string();
-        let sig = standard::Secret::parse(SECRET).unwrap().sign(
-            id,
-            (NOW_MS / 1000) as i64,
-            body.as_bytes(),
-        );
+        let now_s = (io.now.get() / 1000) as i64;
+        let ts = now_s.to_string();
+        let sig = standard::Secret::parse(SECRET)
+            .unwrap()
+            .sign(id, now_s, body.as_bytes());
         let headers: Vec<(&str, &str)> = vec![
             ("svix-id", id),
             ("svix-timestamp", &ts),
@@ -557,7 +708,7 @@ mod tests {
             query: "",
             headers: headers.as_slice(),
             body: Some(body.as_bytes()),
-            location: loc,
+            location: loc.into(),
         };
         block_on(handle(&req, env, state, io))
     }
@@ -718,9 +869,22 @@ mod tests {
         );
         assert!(io.calls.borrow().is_empty());
         // In the default mode the same ID is mapped (Clerk's `user_` prefix dropped).
-        let r = deliver(&long_id, &env(&[]), &IsolateState::default(), &io, EdgeLocation::default());
-        assert_eq!(json(&r)["user_id"], "29w83sxmDNGwOuEthce5gg56FcCX", "{}", r.body);
-        assert!(io.calls.borrow()[0].1.contains(r#""UserID":"29w83sxmDNGwOuEthce5gg56FcCX""#));
+        let r = deliver(
+            &long_id,
+            &env(&[]),
+            &IsolateState::default(),
+            &io,
+            EdgeLocation::default(),
+        );
+        assert_eq!(
+            json(&r)["user_id"],
+            "29w83sxmDNGwOuEthce5gg56FcCX",
+            "{}",
+            r.body
+        );
+        assert!(io.calls.borrow()[0]
+            .1
+            .contains(r#""UserID":"29w83sxmDNGwOuEthce5gg56FcCX""#));
 
         let long = DOC
             .replace(
@@ -752,15 +916,29 @@ mod tests {
         let state = IsolateState::default();
         let e = env(&[]);
         let first = deliver_as("msg_same", DOC, &e, &state, &io, EdgeLocation::default());
-        let again = deliver_as("msg_same", DOC, &e, &state, &io, EdgeLocation::default());
         assert_eq!(json(&first)["status"], "imported");
-        assert_eq!(json(&again)["status"], "duplicate");
+        // The identical signed request again is a replay: 401, no upstream call.
+        let replay = deliver_as("msg_same", DOC, &e, &state, &io, EdgeLocation::default());
+        assert_eq!(
+            (replay.status, json(&replay)["error"].as_str()),
+            (401, Some("replayed"))
+        );
+        // The sender's own retry (same message id, signed anew a second later) is a duplicate: 200.
+        io.now.set(io.now.get() + 1_000);
+        let retry = deliver_as("msg_same", DOC, &e, &state, &io, EdgeLocation::default());
+        assert_eq!(json(&retry)["status"], "duplicate", "{}", retry.body);
         assert_eq!(io.calls.borrow().len(), 1);
         // A failed import is not remembered: the sender's retry goes through.
         let io = FakeIo::new(vec![fail(70402), OK]);
         let state = IsolateState::default();
-        assert_eq!(deliver_as("msg_x", DOC, &e, &state, &io, EdgeLocation::default()).status, 422);
-        assert_eq!(deliver_as("msg_x", DOC, &e, &state, &io, EdgeLocation::default()).status, 200);
+        assert_eq!(
+            deliver_as("msg_x", DOC, &e, &state, &io, EdgeLocation::default()).status,
+            422
+        );
+        assert_eq!(
+            deliver_as("msg_x", DOC, &e, &state, &io, EdgeLocation::default()).status,
+            200
+        );
     }
 
     #[test]
@@ -769,35 +947,132 @@ mod tests {
         let state = IsolateState::default();
         let call = |auth: &str, query: &str, e: &Env| {
             let h: Vec<(&str, &str)> = vec![("authorization", auth)];
-            let req = Request { method: "GET", path: "/userid", query, headers: h.as_slice(), body: Some(b""), location: EdgeLocation::default() };
-            block_on(handle(&req, e, &state, &io))
+            let req = Request {
+                method: "GET",
+                path: "/userid",
+                query,
+                headers: h.as_slice(),
+                body: Some(b""),
+                location: EdgeLocation::default().into(),
+            };
+            // A fresh isolate per environment: settings are read once per isolate.
+            let state = if e.0.iter().any(|(k, _)| *k == "TIM_ADMIN_TOKEN") {
+                &state
+            } else {
+                &*Box::leak(Box::default())
+            };
+            block_on(handle(&req, e, state, &io))
         };
         let e = env(&[("TIM_ADMIN_TOKEN", "tok"), ("CLERK_USERID_PREFIX", "ck_")]);
-        let ok = call("Bearer tok", "provider=supabase&id=ff7fc9ae-3b1b-4642-9241-64adb9848a03", &e);
+        let ok = call(
+            "Bearer tok",
+            "provider=supabase&id=ff7fc9ae-3b1b-4642-9241-64adb9848a03",
+            &e,
+        );
         assert_eq!(ok.status, 200, "{}", ok.body);
         assert_eq!(json(&ok)["user_id"], "ff7fc9ae3b1b4642924164adb9848a03");
         assert_eq!(json(&ok)["mode"], "compact");
-        let pre = call("Bearer tok", "provider=clerk&id=user_29w83sxmDNGwOuEthce5gg56FcC", &e);
+        let pre = call(
+            "Bearer tok",
+            "provider=clerk&id=user_29w83sxmDNGwOuEthce5gg56FcC",
+            &e,
+        );
         assert_eq!(json(&pre)["user_id"], "ck_29w83sxmDNGwOuEthce5gg56FcC");
-        let enc = call("Bearer tok", "provider=auth0&id=google-oauth2%7C103547991597142817347", &e);
+        let enc = call(
+            "Bearer tok",
+            "provider=auth0&id=google-oauth2%7C103547991597142817347",
+            &e,
+        );
         assert_eq!(json(&enc)["user_id"], "h7c1cdf721e2c5509e6dc26516af0bd2");
         assert_eq!(call("Bearer nope", "provider=clerk&id=x", &e).status, 401);
         assert_eq!(call("", "provider=clerk&id=x", &e).status, 401);
         assert_eq!(call("Bearer tok", "provider=github&id=x", &e).status, 400);
         assert_eq!(call("Bearer tok", "provider=clerk", &e).status, 400);
-        assert_eq!(call("Bearer tok", "provider=clerk&id=x", &env(&[])).status, 404, "disabled without a token");
+        assert_eq!(
+            call("Bearer tok", "provider=clerk&id=x", &env(&[])).status,
+            404,
+            "disabled without a token"
+        );
+    }
+
+    #[test]
+    fn urls_split_into_path_and_query() {
+        assert_eq!(
+            path_and_query("https://w.dev/webhooks/clerk"),
+            ("/webhooks/clerk", "")
+        );
+        assert_eq!(
+            path_and_query("http://127.0.0.1:8787/userid?provider=a&id=b#x"),
+            ("/userid", "provider=a&id=b")
+        );
+        assert_eq!(path_and_query("https://w.dev"), ("/", ""));
+        assert_eq!(path_and_query("https://w.dev?x=1"), ("/", ""));
+        assert_eq!(path_and_query("garbage"), ("/", ""));
+    }
+
+    #[test]
+    fn settings_are_read_once_per_isolate() {
+        struct Counting(Env, Cell<u32>);
+        impl Settings for Counting {
+            fn get(&self, name: &str) -> Option<String> {
+                self.1.set(self.1.get() + 1);
+                self.0.get(name)
+            }
+        }
+        let io = FakeIo::new(vec![OK, OK]);
+        let state = IsolateState::default();
+        let s = Counting(env(&[]), Cell::new(0));
+        deliver(DOC, &s.0, &state, &io, EdgeLocation::default());
+        let h: &[(&str, &str)] = &[];
+        let req = Request {
+            method: "GET",
+            path: "/health",
+            query: "",
+            headers: h,
+            body: Some(b""),
+            location: EdgeLocation::default().into(),
+        };
+        block_on(handle(&req, &s, &state, &io));
+        let first = s.1.get();
+        assert!(first > 0);
+        block_on(handle(&req, &s, &state, &io));
+        assert_eq!(
+            s.1.get(),
+            first,
+            "second request read no setting from the runtime"
+        );
     }
 
     #[test]
     fn unconfigured_and_unknown_providers() {
         let io = FakeIo::new(vec![]);
         let h: &[(&str, &str)] = &[];
-        let req = |path| Request { method: "POST", path, query: "", headers: h, body: Some(b"{}"), location: EdgeLocation::default() };
-        let r = block_on(handle(&req("/webhooks/okta"), &env(&[]), &IsolateState::default(), &io));
+        let req = |path| Request {
+            method: "POST",
+            path,
+            query: "",
+            headers: h,
+            body: Some(b"{}"),
+            location: EdgeLocation::default().into(),
+        };
+        let r = block_on(handle(
+            &req("/webhooks/okta"),
+            &env(&[]),
+            &IsolateState::default(),
+            &io,
+        ));
         assert_eq!(r.status, 404);
         assert!(r.body.contains("OKTA_WEBHOOK_SECRET"));
-        let r = block_on(handle(&req("/webhooks/github"), &env(&[]), &IsolateState::default(), &io));
-        assert_eq!((r.status, json(&r)["error"].as_str()), (404, Some("not_found")));
+        let r = block_on(handle(
+            &req("/webhooks/github"),
+            &env(&[]),
+            &IsolateState::default(),
+            &io,
+        ));
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (404, Some("not_found"))
+        );
     }
 
     #[test]
@@ -819,7 +1094,10 @@ mod tests {
             &io,
             EdgeLocation::default(),
         );
-        assert_eq!((r.status, json(&r)["error"].as_str()), (404, Some("provider_not_configured")));
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (404, Some("provider_not_configured"))
+        );
         assert!(r.body.contains("CLERK_WEBHOOK_SECRET"));
         assert!(io.calls.borrow().is_empty());
     }
@@ -839,7 +1117,7 @@ mod tests {
             query: "",
             headers,
             body: Some(DOC.as_bytes()),
-            location: EdgeLocation::default(),
+            location: EdgeLocation::default().into(),
         };
         let r = block_on(handle(&req, &env(&[]), &state, &io));
         assert_eq!(
@@ -860,7 +1138,7 @@ mod tests {
             path,
             headers: h,
             body,
-            location: EdgeLocation::default(),
+            location: EdgeLocation::default().into(),
         };
         assert_eq!(
             block_on(handle(
@@ -954,7 +1232,7 @@ mod tests {
             query: "",
             headers: h,
             body: Some(b""),
-            location: berlin,
+            location: berlin.into(),
         };
         let health = json(&block_on(handle(&req, &e, &state, &io)));
         assert_eq!(health["region"], remembered.name());
@@ -975,7 +1253,7 @@ mod tests {
             query: "",
             headers: h,
             body: Some(b""),
-            location: loc,
+            location: loc.into(),
         };
         let e = env(&[("TIM_SECRET_KEY", ""), ("TIM_BASE_URL", "")]);
         let r = block_on(handle(&req, &e, &IsolateState::default(), &io));

@@ -263,29 +263,20 @@ pub struct AdminSigCache {
 struct CachedSig {
     sdkappid: u64,
     identifier: String,
-    key_mac: [u8; 32],
+    key: String,
     ttl: i64,
     made_at: i64,
     usersig: String,
 }
 
-/// A fingerprint of the key, so the cache notices a rotated secret without keeping a second copy.
-fn key_fingerprint(key: &str) -> [u8; 32] {
-    mac(key, "tim-onboard admin sig cache")
-        .finalize()
-        .into_bytes()
-        .into()
-}
-
 impl AdminSigCache {
     /// Returns the cached admin UserSig, or makes a new one when missing, stale or made for other inputs.
     pub fn get(&mut self, sdkappid: u64, key: &str, identifier: &str, ttl: i64, now: i64) -> &str {
-        let fp = key_fingerprint(key);
         let fresh = matches!(&self.entry, Some(e)
             if e.sdkappid == sdkappid
                 && e.identifier == identifier
                 && e.ttl == ttl
-                && e.key_mac == fp
+                && e.key == key
                 && now >= e.made_at
                 // Renew at half-life: far from expiry even if the clock of Tencent is off by minutes.
                 && now - e.made_at < ttl / 2);
@@ -293,7 +284,7 @@ impl AdminSigCache {
             self.entry = Some(CachedSig {
                 sdkappid,
                 identifier: identifier.to_owned(),
-                key_mac: fp,
+                key: key.to_owned(),
                 ttl,
                 made_at: now,
                 usersig: generate(sdkappid, key, identifier, now, ttl, None),

@@ -10,7 +10,6 @@ use crate::region::EdgeLocation;
 use crate::service::{self, IsolateState, MAX_BODY_BYTES};
 use crate::tim::TransportError;
 use crate::webhook::{HeaderMap, KeyIo};
-use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -21,9 +20,9 @@ thread_local! {
     static STATE: &'static IsolateState = Box::leak(Box::default());
 }
 
-struct Headers<'a>(&'a worker::Headers);
+struct Headers(web_sys::Headers);
 
-impl HeaderMap for Headers<'_> {
+impl HeaderMap for Headers {
     fn get(&self, name: &str) -> Option<String> {
         self.0.get(name).ok().flatten()
     }
@@ -60,8 +59,13 @@ fn edge_location(req: &web_sys::Request) -> EdgeLocation {
     }
 }
 
+/// Awaits a JS promise returned by `f`.
+async fn await_js(p: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(p?).await
+}
+
 /// Reads the body, stopping as soon as it exceeds the limit; `None` means too large.
-async fn read_body(req: &mut worker::Request) -> Result<Option<Vec<u8>>, worker::Error> {
+async fn read_body(req: &web_sys::Request) -> Result<Option<Vec<u8>>, JsValue> {
     let declared = req
         .headers()
         .get("content-length")
@@ -71,23 +75,30 @@ async fn read_body(req: &mut worker::Request) -> Result<Option<Vec<u8>>, worker:
     match declared {
         Some(n) if n > MAX_BODY_BYTES as u64 => Ok(None),
         Some(_) => {
-            let bytes = req.bytes().await?;
+            let buf = await_js(req.array_buffer()).await?;
+            let bytes = Uint8Array::new(&buf).to_vec();
             Ok((bytes.len() <= MAX_BODY_BYTES).then_some(bytes))
         }
         None => {
-            let mut stream = match req.stream() {
-                Ok(s) => s,
-                // No body at all.
-                Err(_) => return Ok(Some(Vec::new())),
+            // Chunked upload: read the stream ourselves so we can stop at the limit.
+            let Some(body) = req.body() else {
+                return Ok(Some(Vec::new()));
             };
+            let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().dyn_into()?;
             let mut out = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                out.extend_from_slice(&chunk?);
+            loop {
+                let chunk = JsFuture::from(reader.read()).await?;
+                if Reflect::get(&chunk, &JsValue::from_str("done"))?.is_truthy() {
+                    return Ok(Some(out));
+                }
+                let value = Reflect::get(&chunk, &JsValue::from_str("value"))?;
+                out.extend_from_slice(&Uint8Array::new(&value).to_vec());
                 if out.len() > MAX_BODY_BYTES {
+                    // Stop reading; the runtime discards the rest.
+                    let _ = reader.cancel();
                     return Ok(None);
                 }
             }
-            Ok(Some(out))
         }
     }
 }
@@ -122,8 +133,13 @@ fn timeout_error(e: JsValue) -> TransportError {
 }
 
 /// `fetch` with a timeout signal; returns status and body bytes.
-async fn fetch(url: &str, init: &web_sys::RequestInit, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
-    let signal = web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
+async fn fetch(
+    url: &str,
+    init: &web_sys::RequestInit,
+    timeout_ms: u64,
+) -> Result<(u16, Vec<u8>), TransportError> {
+    let signal =
+        web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
     init.set_signal(Some(&signal));
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     let resp = JsFuture::from(global.fetch_with_str_and_init(url, init))
@@ -144,7 +160,9 @@ async fn subtle(method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
     let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle"))?;
     let f: Function = Reflect::get(&subtle, &JsValue::from_str(method))?.dyn_into()?;
-    let promise: Promise = f.apply(&subtle, &args.iter().collect::<Array>())?.dyn_into()?;
+    let promise: Promise = f
+        .apply(&subtle, &args.iter().collect::<Array>())?
+        .dyn_into()?;
     JsFuture::from(promise).await
 }
 
@@ -168,12 +186,23 @@ async fn webcrypto_verify(
         let usages: Array = [JsValue::from_str("verify")].into_iter().collect();
         let key = subtle(
             "importKey",
-            &[JsValue::from_str(format), key, algorithm.clone(), JsValue::FALSE, usages.into()],
+            &[
+                JsValue::from_str(format),
+                key,
+                algorithm.clone(),
+                JsValue::FALSE,
+                usages.into(),
+            ],
         )
         .await?;
         subtle(
             "verify",
-            &[algorithm, key, Uint8Array::from(signature).into(), Uint8Array::from(message).into()],
+            &[
+                algorithm,
+                key,
+                Uint8Array::from(signature).into(),
+                Uint8Array::from(message).into(),
+            ],
         )
         .await
     };
@@ -213,7 +242,14 @@ impl KeyIo for RuntimeIo {
     async fn verify_ed25519(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
         match object(&[("name", "Ed25519".into())]) {
             Ok(alg) => {
-                webcrypto_verify("raw", Uint8Array::from(public_key).into(), alg, message, signature).await
+                webcrypto_verify(
+                    "raw",
+                    Uint8Array::from(public_key).into(),
+                    alg,
+                    message,
+                    signature,
+                )
+                .await
             }
             Err(_) => false,
         }
@@ -255,50 +291,45 @@ impl service::Io for RuntimeIo {
     }
 }
 
-fn to_response(r: service::Response) -> worker::Result<worker::Response> {
-    let mut resp = worker::Response::ok(r.body)?.with_status(r.status);
-    let headers = resp.headers_mut();
-    headers.set("content-type", "application/json")?;
-    for (k, v) in r.headers {
-        headers.set(k, &v)?;
+fn to_response(r: service::Response) -> Result<web_sys::Response, JsValue> {
+    let headers = object(&[("content-type", "application/json".into())])?;
+    for (k, v) in &r.headers {
+        Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v))?;
     }
-    Ok(resp)
+    let init = web_sys::ResponseInit::new();
+    init.set_status(r.status);
+    init.set_headers(&headers);
+    web_sys::Response::new_with_opt_str_and_init(Some(&r.body), &init)
 }
 
-/// The Worker's fetch handler.
+/// The Worker's fetch handler: plain `web_sys` types, so no request or response is copied
+/// through workers-rs wrappers on the hot path.
 #[event(fetch)]
 pub async fn fetch(
-    mut req: worker::Request,
+    req: web_sys::Request,
     env: Env,
     _ctx: Context,
-) -> worker::Result<worker::Response> {
+) -> worker::Result<web_sys::Response> {
     let state = STATE.with(|s| *s);
-    let method = req.method().to_string();
-    let path = req.path();
-    // The raw URL string: `req.url()` would parse it with the `url` crate (IDNA tables, ~80 KB gzipped).
-    let raw_url = req.inner().url();
-    let query = raw_url
-        .split_once('?')
-        .map(|(_, q)| q.split('#').next().unwrap_or_default().to_owned())
-        .unwrap_or_default();
-    let location = edge_location(req.inner());
+    let method = req.method();
+    let url = req.url();
+    let (path, query) = service::path_and_query(&url);
     let body = if method == "POST" {
-        match read_body(&mut req).await {
-            Ok(b) => b,
-            Err(_) => Some(Vec::new()),
-        }
+        // A body that cannot be read is handled as empty: verification then fails with 401.
+        read_body(&req).await.unwrap_or_else(|_| Some(Vec::new()))
     } else {
         Some(Vec::new())
     };
     let headers = Headers(req.headers());
+    let lazy_location = || edge_location(&req);
     let request = service::Request {
         method: &method,
-        path: &path,
-        query: &query,
+        path,
+        query,
         headers: &headers,
         body: body.as_deref(),
-        location,
+        location: service::Location::Lazy(&lazy_location),
     };
     let resp = service::handle(&request, &EnvSettings(&env), state, &RuntimeIo).await;
-    to_response(resp)
+    to_response(resp).map_err(worker::Error::from)
 }

@@ -58,6 +58,7 @@ fn verify(
         body.as_bytes(),
         now,
     )
+    .map(|p| p.id)
 }
 
 #[test]

@@ -1,23 +1,462 @@
-//! Auth0: Event Streams (CloudEvents `user.created`), Log Streams (`ss`) and the Post-User-Registration Action (§4).
+//! Auth0: Event Streams (CloudEvents `user.created`), Log Streams (`ss`) and our
+//! Post-User-Registration Action (auth-webhooks.md §4).
 //!
-//! NOT YET IMPLEMENTED: placeholder so the provider table compiles; `config` reports "not configured".
+//! Auth0 signs none of its own deliveries. Event and Log Streams send a static `Authorization`
+//! value (bearer token or HTTP Basic), compared in constant time; their retries are byte-identical,
+//! so there is no replay key and the event `id` / `log_id` de-duplicates. The Action is code the
+//! customer pastes (README), which signs with Standard Webhooks: that path is verified with
+//! [`standard::verify`] and gets the usual replay key.
+//!
+//! Bodies come as one JSON object, an array, or JSON lines (Log Streams' default), so one
+//! delivery may carry many events; each is recognised by its shape.
 
-use super::{Delivery, Get, HeaderMap, Received, WebhookError};
+use super::{sig, standard, Delivery, Event, Get, HeaderMap, Received, Signup, WebhookError};
 use crate::config::ConfigError;
+use crate::identity::pick_nick;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
 
-/// Setting that switches this provider on.
+/// Setting: the bearer token an Event Stream or Log Stream sends (`Authorization: Bearer <token>`).
 pub const SECRET: &str = "AUTH0_WEBHOOK_TOKEN";
+/// Setting: `user:password` for a stream using HTTP Basic authorization.
+pub const BASIC: &str = "AUTH0_WEBHOOK_BASIC";
+/// Setting: the `whsec_` secret our Post-User-Registration Action signs with.
+pub const ACTION_SECRET: &str = "AUTH0_ACTION_SECRET";
+/// The `type` our Action puts in its body.
+pub const ACTION_EVENT: &str = "auth0.post_user_registration";
+/// The Event Streams type that means "a user was created".
+pub const SIGNUP_EVENT: &str = "user.created";
+/// The log event code for "Success Signup".
+pub const SIGNUP_LOG: &str = "ss";
 
 /// This provider's settings.
 #[derive(Debug)]
-pub struct Config;
-
-/// Reads this provider's settings; `None` when it is not set up.
-pub fn config(_get: Get<'_>) -> Result<Option<Config>, ConfigError> {
-    Ok(None)
+pub struct Config {
+    token: Option<sig::RawSecret>,
+    basic: Option<sig::RawSecret>,
+    action: Option<Vec<standard::Secret>>,
 }
 
-/// Verifies and reads a delivery.
-pub fn receive<H: HeaderMap + ?Sized>(_cfg: &Config, _d: &Delivery<'_, H>) -> Result<Received, WebhookError> {
-    Err(WebhookError::BadSignature)
+/// Reads this provider's settings; `None` when none of the three secrets is set.
+pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+    let token = sig::RawSecret::setting(get, SECRET);
+    let basic = sig::RawSecret::setting(get, BASIC);
+    if basic.as_ref().is_some_and(|b| !b.as_str().contains(':')) {
+        return Err(ConfigError::Invalid {
+            var: BASIC,
+            reason: "expected user:password, as entered for the stream's Basic authorization",
+        });
+    }
+    let action = standard::secrets_setting(
+        get,
+        ACTION_SECRET,
+        "expected a whsec_ secret (base64 after the prefix), the one the Action signs with",
+    )?;
+    if token.is_none() && basic.is_none() && action.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Config {
+        token,
+        basic,
+        action,
+    }))
+}
+
+/// The `Authorization` values the streams may send.
+fn accepted_authorizations(cfg: &Config) -> Vec<String> {
+    let mut accepted = Vec::new();
+    if let Some(token) = &cfg.token {
+        // Event Streams send `Bearer <token>`; a Log Stream sends whatever was typed as its
+        // "Authorization Token", with or without the scheme.
+        let bare = token
+            .as_str()
+            .strip_prefix("Bearer ")
+            .unwrap_or(token.as_str());
+        accepted.push(format!("Bearer {bare}"));
+        accepted.push(bare.to_owned());
+    }
+    if let Some(basic) = &cfg.basic {
+        accepted.push(format!("Basic {}", STANDARD.encode(basic.as_str())));
+    }
+    accepted
+}
+
+/// Signup from an Auth0 user object (Event Streams `data.object`, the Action's `event.user`).
+fn user_signup(user: &Value, event_id: Option<String>) -> Result<Event, WebhookError> {
+    let user_id = sig::text_at(user, &["/user_id"])
+        .ok_or_else(|| super::malformed("the user has no user_id"))?;
+    let text = |field: &str| sig::text_at(user, &[field]);
+    // `name` is often just the email for database users, so it is the last resort.
+    let nick = pick_nick(
+        text("/given_name"),
+        text("/family_name"),
+        text("/nickname"),
+        text("/email"),
+    )
+    .or_else(|| text("/name").map(str::to_owned));
+    Ok(Event::Signup(Signup {
+        user_id: user_id.to_owned(),
+        nick,
+        face_url: text("/picture").map(str::to_owned),
+        event_id,
+    }))
+}
+
+/// One Log Streams entry: `{log_id, data: {type, user_id, user_name, ..}}`.
+fn log_event(v: &Value) -> Result<Event, WebhookError> {
+    let kind = sig::text_at(v, &["/data/type"])
+        .ok_or_else(|| super::malformed("a log without data.type"))?;
+    if kind != SIGNUP_LOG {
+        return Ok(Event::Ignored(kind.to_owned()));
+    }
+    let user_id = sig::text_at(v, &["/data/user_id"])
+        .ok_or_else(|| super::malformed("an ss log without data.user_id"))?;
+    // Signup logs carry only `user_name`: an email for most connections, else a username.
+    let name = sig::text_at(v, &["/data/user_name"]);
+    let (username, email) = match name {
+        Some(n) if n.contains('@') => (None, Some(n)),
+        other => (other, None),
+    };
+    Ok(Event::Signup(Signup {
+        user_id: user_id.to_owned(),
+        nick: pick_nick(None, None, username, email),
+        face_url: None,
+        event_id: sig::text_at(v, &["/log_id"]).map(str::to_owned),
+    }))
+}
+
+/// One item of a delivery, recognised by shape.
+fn item(v: &Value, action_id: Option<&str>) -> Result<Event, WebhookError> {
+    if v.get("log_id").is_some() {
+        return log_event(v);
+    }
+    // Event Streams (CloudEvents) carry the user at `data.object` under their own event id; our
+    // Action sends it at `user`, keyed by the signed message id. A registration happens once per
+    // user, so when the Action call is unsigned its user id is the stable key.
+    let (wanted, user_at, event_id) = if v.get("specversion").is_some() {
+        (SIGNUP_EVENT, "/data/object", sig::text_at(v, &["/id"]))
+    } else {
+        let id = action_id.or_else(|| sig::text_at(v, &["/user/user_id"]));
+        (ACTION_EVENT, "/user", id)
+    };
+    let kind = sig::text_at(v, &["/type"])
+        .ok_or_else(|| super::malformed("neither a CloudEvent, a log nor an Action call"))?;
+    if kind != wanted {
+        return Ok(Event::Ignored(kind.to_owned()));
+    }
+    let user = v
+        .pointer(user_at)
+        .ok_or_else(|| super::malformed(format!("{kind} without {user_at}")))?;
+    user_signup(user, event_id.map(str::to_owned))
+}
+
+/// Reads a delivery (already authenticated): an object, an array, or JSON lines.
+/// `action_id` is the Standard Webhooks message id when the Action signed it.
+pub fn parse(body: &[u8], action_id: Option<&str>) -> Result<Vec<Event>, WebhookError> {
+    let mut events = Vec::new();
+    // Consecutive JSON values separated by whitespace: covers JSON lines and a single value.
+    for value in serde_json::Deserializer::from_slice(body).into_iter::<Value>() {
+        let value = value.map_err(|e| super::malformed(format!("not Auth0 JSON: {e}")))?;
+        match &value {
+            Value::Array(list) => {
+                for v in list {
+                    events.push(item(v, action_id)?);
+                }
+            }
+            v => events.push(item(v, action_id)?),
+        }
+    }
+    if events.is_empty() {
+        return Err(super::malformed("no events"));
+    }
+    Ok(events)
+}
+
+/// Verifies an Auth0 delivery and reads it.
+pub fn receive<H: HeaderMap + ?Sized>(
+    cfg: &Config,
+    d: &Delivery<'_, H>,
+) -> Result<Received, WebhookError> {
+    if let Some(secrets) = &cfg.action {
+        if d.headers.get("webhook-signature").is_some() {
+            let parts = standard::verify(secrets, d.headers, d.body, d.now)?;
+            return Ok(Received {
+                events: parse(d.body, Some(&parts.id))?,
+                replay_key: Some(parts.replay_key()),
+            });
+        }
+    }
+    let accepted = accepted_authorizations(cfg);
+    if accepted.is_empty() {
+        // Only the Action secret is set, and this delivery is not signed.
+        return Err(WebhookError::MissingHeader("webhook-signature"));
+    }
+    let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
+    sig::shared_secret(d.headers, "authorization", &accepted)?;
+    Ok(Received {
+        events: parse(d.body, None)?,
+        replay_key: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Verbatim: the documented Event Streams test delivery (auth-webhooks.md §4.3).
+    const DOCUMENTED: &str =
+        include_str!("../../tests/fixtures/auth0_event_stream_user_created.json");
+    /// Constructed from the Log Streams field list in §4.2 (no verbatim `ss` sample exists):
+    /// an `ss` and an `fs` log as JSON lines.
+    const LOGS: &str = include_str!("../../tests/fixtures/auth0_log_stream_ss.jsonl");
+    const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn cfg(token: bool, basic: bool, action: bool) -> Config {
+        let get = move |k: &str| match k {
+            SECRET if token => Some("tok3n".to_owned()),
+            BASIC if basic => Some("tim:pa55".to_owned()),
+            ACTION_SECRET if action => Some(WHSEC.to_owned()),
+            _ => None,
+        };
+        config(&get).unwrap().unwrap()
+    }
+
+    fn run(cfg: &Config, headers: &[(&str, &str)], body: &str) -> Result<Received, WebhookError> {
+        sig::deliver(headers.iter().copied(), body, 1000, |d| receive(cfg, d))
+    }
+
+    #[test]
+    fn documented_event_stream() {
+        let r = run(
+            &cfg(true, false, false),
+            &[("Authorization", "Bearer tok3n")],
+            DOCUMENTED,
+        )
+        .unwrap();
+        let expected = Signup {
+            user_id: "auth0|679fb1b1e809445f129bc18d".into(),
+            nick: Some("nick-testing-21".into()),
+            face_url: Some("test.png".into()),
+            event_id: Some("evt_6SfwXrtm8nVcjzzNCFFH1L".into()),
+        };
+        assert_eq!(r.events, vec![Event::Signup(expected)]);
+        assert_eq!(r.replay_key, None);
+    }
+
+    #[test]
+    fn log_stream_in_every_format() {
+        let ss = Signup {
+            user_id: "auth0|6632f1d7e4b0a1b2c3d4e5f6".into(),
+            nick: Some("jane.doe".into()),
+            face_url: None,
+            event_id: Some("90020240501120000123000000000000000000000000000001".into()),
+        };
+        let expected = vec![Event::Signup(ss), Event::Ignored("fs".into())];
+        let lines: Vec<&str> = LOGS.lines().collect();
+        let array = format!("[{}]", lines.join(","));
+        let c = cfg(true, false, false);
+        for body in [LOGS, array.as_str()] {
+            let r = run(&c, &[("authorization", "tok3n")], body).unwrap();
+            assert_eq!(r.events, expected);
+        }
+        let one = run(&c, &[("authorization", "tok3n")], lines[0]).unwrap();
+        assert_eq!(one.events[..], expected[..1]);
+        let username = parse(
+            br#"{"log_id":"l2","data":{"type":"ss","user_id":"sms|1","user_name":"neo"}}"#,
+            None,
+        )
+        .unwrap();
+        assert!(matches!(&username[..], [Event::Signup(s)] if s.nick.as_deref() == Some("neo")));
+    }
+
+    #[test]
+    fn stream_authorization() {
+        let c = cfg(true, true, false);
+        let basic = format!("Basic {}", STANDARD.encode("tim:pa55"));
+        for ok in ["Bearer tok3n", "tok3n", basic.as_str()] {
+            assert!(
+                run(&c, &[("Authorization", ok)], DOCUMENTED).is_ok(),
+                "{ok}"
+            );
+        }
+        let wrong_basic = format!("Basic {}", STANDARD.encode("tim:pa56"));
+        for bad in [
+            "Bearer tok3",
+            "Bearer tok3nn",
+            "Basic tok3n",
+            wrong_basic.as_str(),
+        ] {
+            assert_eq!(
+                run(&c, &[("Authorization", bad)], DOCUMENTED),
+                Err(WebhookError::BadSignature),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            run(&c, &[], DOCUMENTED),
+            Err(WebhookError::MissingHeader("authorization"))
+        );
+        assert_eq!(
+            run(&c, &[("Authorization", "nope")], "junk"),
+            Err(WebhookError::BadSignature)
+        );
+        // A token configured with its scheme works the same.
+        let with_scheme = config(&|k: &str| (k == SECRET).then(|| "Bearer tok3n".to_owned()))
+            .unwrap()
+            .unwrap();
+        assert!(run(
+            &with_scheme,
+            &[("authorization", "Bearer tok3n")],
+            DOCUMENTED
+        )
+        .is_ok());
+    }
+
+    fn action_body() -> String {
+        serde_json::json!({
+            "type": ACTION_EVENT,
+            "user": {
+                "user_id": "auth0|6632f1d7e4b0a1b2c3d4e5f6",
+                "email": "jane@example.com",
+                "given_name": "Jane",
+                "family_name": "Doe",
+                "name": "jane@example.com",
+                "picture": "https://s.gravatar.com/avatar/x.png"
+            }
+        })
+        .to_string()
+    }
+
+    fn signed(secret: &str, id: &str, ts: i64, body: &str) -> [(&'static str, String); 3] {
+        let sig = standard::Secret::parse(secret)
+            .unwrap()
+            .sign(id, ts, body.as_bytes());
+        [
+            ("webhook-id", id.to_owned()),
+            ("webhook-timestamp", ts.to_string()),
+            ("webhook-signature", sig),
+        ]
+    }
+
+    fn run_signed(
+        cfg: &Config,
+        h: &[(&'static str, String)],
+        body: &str,
+    ) -> Result<Received, WebhookError> {
+        let h = h.iter().map(|(k, v)| (*k, v.as_str()));
+        sig::deliver(h, body, 1000, |d| receive(cfg, d))
+    }
+
+    #[test]
+    fn action_is_standard_webhooks_signed() {
+        let body = action_body();
+        let c = cfg(true, false, true);
+        let r = run_signed(&c, &signed(WHSEC, "msg_1", 1000, &body), &body).unwrap();
+        let expected = Signup {
+            user_id: "auth0|6632f1d7e4b0a1b2c3d4e5f6".into(),
+            nick: Some("Jane Doe".into()),
+            face_url: Some("https://s.gravatar.com/avatar/x.png".into()),
+            event_id: Some("msg_1".into()),
+        };
+        assert_eq!(r.events, vec![Event::Signup(expected)]);
+        assert_eq!(r.replay_key.as_deref(), Some("msg_1.1000"));
+        let other = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+        assert_eq!(
+            run_signed(&c, &signed(other, "msg_1", 1000, &body), &body),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            run_signed(
+                &c,
+                &signed(WHSEC, "msg_1", 1000, &body),
+                &body.replace("Jane", "Eve")
+            ),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            run_signed(&c, &signed(WHSEC, "msg_1", 1301, &body), &body),
+            Err(WebhookError::StaleTimestamp(-301))
+        );
+        let [id, _, sig] = signed(WHSEC, "msg_1", 1000, &body);
+        assert_eq!(
+            run_signed(&c, &[id, sig], &body),
+            Err(WebhookError::MissingHeader("webhook-timestamp"))
+        );
+        // Only the Action is set up: an unsigned delivery names the missing signature.
+        assert_eq!(
+            run(
+                &cfg(false, false, true),
+                &[("authorization", "Bearer tok3n")],
+                &body
+            ),
+            Err(WebhookError::MissingHeader("webhook-signature"))
+        );
+        // No Action secret: a signature header is not a way around the stream token.
+        let stream_only = cfg(true, false, false);
+        assert_eq!(
+            run_signed(&stream_only, &signed(WHSEC, "msg_1", 1000, &body), &body),
+            Err(WebhookError::MissingHeader("authorization"))
+        );
+    }
+
+    #[test]
+    fn nick_fallbacks_other_events_and_bad_bodies() {
+        let only_name = parse(
+            br#"{"type":"auth0.post_user_registration","user":{"user_id":"u1","name":"Full Name"}}"#,
+            None,
+        )
+        .unwrap();
+        let expected = Signup {
+            user_id: "u1".into(),
+            nick: Some("Full Name".into()),
+            face_url: None,
+            event_id: Some("u1".into()),
+        };
+        assert_eq!(only_name, vec![Event::Signup(expected)]);
+        assert_eq!(
+            parse(
+                br#"{"specversion":"1.0","id":"evt_1","type":"user.deleted","data":{"object":{}}}"#,
+                None
+            )
+            .unwrap(),
+            vec![Event::Ignored("user.deleted".into())]
+        );
+        assert_eq!(
+            parse(br#"{"type":"something.else"}"#, None).unwrap(),
+            vec![Event::Ignored("something.else".into())]
+        );
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"junk",
+            b"{}",
+            br#"{"a":1} {"#,
+            br#"{"specversion":"1.0","type":"user.created","data":{}}"#,
+            br#"{"specversion":"1.0","type":"user.created","data":{"object":{"email":"a@b"}}}"#,
+            br#"{"log_id":"l1","data":{"type":"ss"}}"#,
+            br#"{"log_id":"l1","data":{}}"#,
+            br#"{"type":"auth0.post_user_registration"}"#,
+        ] {
+            assert!(
+                matches!(parse(bad, None), Err(WebhookError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn config_names_the_variable_and_hides_secrets() {
+        assert!(config(&|_: &str| None).unwrap().is_none());
+        let no_colon = |k: &str| (k == BASIC).then(|| "justapassword".to_owned());
+        assert_eq!(config(&no_colon).unwrap_err().var(), BASIC);
+        let bad_whsec = |k: &str| (k == ACTION_SECRET).then(|| "not base64!".to_owned());
+        assert_eq!(config(&bad_whsec).unwrap_err().var(), ACTION_SECRET);
+        let shown = format!("{:?}", cfg(true, true, true));
+        assert!(
+            !shown.contains("tok3n") && !shown.contains("pa55"),
+            "{shown}"
+        );
+    }
 }

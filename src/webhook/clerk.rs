@@ -14,16 +14,16 @@ pub const SIGNUP_EVENT: &str = "user.created";
 /// Setting: Clerk's `whsec_` signing secret(s), space-separated during a rotation.
 pub const SECRET: &str = "CLERK_WEBHOOK_SECRET";
 
-/// Clerk's settings.
-#[derive(Debug)]
-pub struct Config {
-    secrets: Vec<standard::Secret>,
-}
+/// Clerk's settings: its signing secret(s).
+pub type Config = standard::Signed;
 
 /// Reads Clerk's settings; `None` when `CLERK_WEBHOOK_SECRET` is unset.
 pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
-    Ok(standard::secrets_setting(get, SECRET, "expected the whsec_ signing secret from the Clerk dashboard")?
-        .map(|secrets| Config { secrets }))
+    standard::Signed::from_setting(
+        get,
+        SECRET,
+        "expected the whsec_ signing secret from the Clerk dashboard",
+    )
 }
 
 #[derive(Deserialize)]
@@ -98,9 +98,12 @@ pub fn parse(body: &[u8], event_id: Option<String>) -> Result<Event, WebhookErro
 }
 
 /// Verifies a Clerk delivery and reads it.
-pub fn receive<H: HeaderMap + ?Sized>(cfg: &Config, d: &Delivery<'_, H>) -> Result<Received, WebhookError> {
-    let id = standard::verify(&cfg.secrets, d.headers, d.body, d.now)?;
-    Ok(Received::one(parse(d.body, Some(id))?))
+pub fn receive<H: HeaderMap + ?Sized>(
+    cfg: &Config,
+    d: &Delivery<'_, H>,
+) -> Result<Received, WebhookError> {
+    let parts = cfg.verify(d)?;
+    Ok(Received::one(parse(d.body, Some(parts.id.clone()))?).with_replay_key(parts.replay_key()))
 }
 
 #[cfg(test)]
@@ -170,19 +173,33 @@ mod tests {
 
     #[test]
     fn receive_verifies_before_parsing() {
-        let get = |k: &str| (k == SECRET).then(|| "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned());
+        let get =
+            |k: &str| (k == SECRET).then(|| "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned());
         let cfg = config(&get).unwrap().unwrap();
         let secret = standard::Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let sig = secret.sign("msg_1", 1000, DOCUMENTED.as_bytes());
-        let h: &[(&str, &str)] = &[("svix-id", "msg_1"), ("svix-timestamp", "1000"), ("svix-signature", &sig)];
-        let d = Delivery { headers: h, body: DOCUMENTED.as_bytes(), now: 1000 };
+        let h: &[(&str, &str)] = &[
+            ("svix-id", "msg_1"),
+            ("svix-timestamp", "1000"),
+            ("svix-signature", &sig),
+        ];
+        let d = Delivery {
+            headers: h,
+            body: DOCUMENTED.as_bytes(),
+            now: 1000,
+        };
         let r = receive(&cfg, &d).unwrap();
+        assert_eq!(r.replay_key.as_deref(), Some("msg_1.1000"));
         match &r.events[..] {
             [Event::Signup(s)] => assert_eq!(s.event_id.as_deref(), Some("msg_1")),
             other => panic!("{other:?}"),
         }
         // A forged body that is not even JSON is a signature failure, not a parse failure.
-        let d = Delivery { headers: h, body: b"garbage", now: 1000 };
+        let d = Delivery {
+            headers: h,
+            body: b"garbage",
+            now: 1000,
+        };
         assert_eq!(receive(&cfg, &d), Err(WebhookError::BadSignature));
         let bad = |_: &str| Some("not-a-secret!".to_owned());
         assert_eq!(config(&bad).unwrap_err().var(), SECRET);

@@ -1,7 +1,800 @@
-//! RS256 JSON Web Tokens verified against a JWKS fetched from the issuer and cached per isolate.
+//! RS256 JSON Web Tokens verified against a JWKS fetched from the issuer and cached per isolate:
+//! the scheme behind Firebase blocking functions and Kinde webhooks.
 //!
-//! NOT YET IMPLEMENTED: placeholder for the key cache type.
+//! Only `alg: RS256` with a `kid` is accepted. Anything else (`none`, `HS256` keyed with the
+//! public key, ...) is refused before a key is even looked up, because the algorithm is the
+//! attacker's choice. The RSA check itself runs in the runtime's WebCrypto through
+//! [`KeyIo::verify_rs256`], so no RSA code is compiled into the wasm.
+//!
+//! Keys: [`KeyCache`] keeps each JWKS document for [`KEYS_TTL_MS`] (a fixed hour, because
+//! [`KeyIo::get`] does not expose `Cache-Control`). A token naming a kid we do not hold means
+//! either a key rotation or a forgery; we refetch for it at most once per [`MIN_REFRESH_MS`], so a
+//! flood of made-up kids cannot make us hammer the issuer. Expired keys keep being used while
+//! the issuer is unreachable; with no keys at all, the delivery fails with
+//! [`WebhookError::KeysUnavailable`] (503), so retrying senders try again later.
+
+use super::{KeyIo, WebhookError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// How long one JWKS fetch may take: Firebase allows the whole request only 7 s.
+pub const FETCH_TIMEOUT_MS: u64 = 2_000;
+/// How long fetched keys count as current (issuers publish new keys well before using them).
+pub const KEYS_TTL_MS: u64 = 3_600_000;
+/// Least time between two refetches caused by unknown kids.
+pub const MIN_REFRESH_MS: u64 = 60_000;
+/// After a failed fetch, how long requests fail fast (or use expired keys) instead of refetching.
+pub const FAILURE_BACKOFF_MS: u64 = 5_000;
+/// Clock skew tolerated on `exp`, `iat` and `nbf`.
+pub const LEEWAY_S: i64 = 60;
+
+/// One RSA public key from a JWKS, as WebCrypto's JWK import wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RsaKey {
+    n: String,
+    e: String,
+}
+
+/// What we know about one JWKS URL.
+#[derive(Debug, Default)]
+struct Doc {
+    keys: HashMap<String, RsaKey>,
+    /// When the keys were last fetched successfully (never, if `None`).
+    fetched_ms: Option<u64>,
+    /// When the last fetch started (rate-limits refetches, including ones still in flight).
+    attempt_ms: Option<u64>,
+    /// When the last fetch failed, and why.
+    failed: Option<(u64, String)>,
+}
 
 /// JWKS documents fetched in this isolate, by URL.
+///
+/// Requests in one isolate run concurrently: the cell is only borrowed between awaits.
 #[derive(Debug, Default)]
-pub struct KeyCache {}
+pub struct KeyCache {
+    docs: RefCell<HashMap<String, Doc>>,
+}
+
+/// What to do for one key lookup, decided from the cache alone.
+enum Plan {
+    Use(RsaKey),
+    /// Fetch; on failure fall back to this (expired) key if there is one.
+    Fetch(Option<RsaKey>),
+    Refuse(WebhookError),
+}
+
+/// True while fewer than `window` ms have passed since `at` (a clock going backwards counts as recent).
+fn within(at: Option<u64>, now: u64, window: u64) -> bool {
+    at.is_some_and(|t| now.saturating_sub(t) < window)
+}
+
+impl Doc {
+    fn plan(&self, kid: &str, now: u64) -> Plan {
+        let Some(fetched) = self.fetched_ms else {
+            // Never had keys: fetch, unless a fetch just failed (then fail fast). A fetch still
+            // in flight does not stop us, or concurrent first requests would fail needlessly.
+            return match &self.failed {
+                Some((at, why)) if within(Some(*at), now, FAILURE_BACKOFF_MS) => {
+                    Plan::Refuse(WebhookError::KeysUnavailable(why.clone()))
+                }
+                _ => Plan::Fetch(None),
+            };
+        };
+        match self.keys.get(kid) {
+            Some(key) if now.saturating_sub(fetched) < KEYS_TTL_MS => Plan::Use(key.clone()),
+            // Expired: refresh, but while a refresh is running or just failed use what we have.
+            Some(key) if within(self.attempt_ms, now, FAILURE_BACKOFF_MS) => Plan::Use(key.clone()),
+            Some(key) => Plan::Fetch(Some(key.clone())),
+            // Unknown kid: a rotation we have not seen, or a forgery.
+            None if within(self.attempt_ms, now, MIN_REFRESH_MS) => {
+                Plan::Refuse(WebhookError::BadSignature)
+            }
+            None => Plan::Fetch(None),
+        }
+    }
+}
+
+impl KeyCache {
+    /// The key `kid` of the JWKS at `url`, fetching the document when needed.
+    async fn key<K: KeyIo>(&self, url: &str, kid: &str, io: &K) -> Result<RsaKey, WebhookError> {
+        let now = io.now_ms();
+        let fallback = {
+            let mut docs = self.docs.borrow_mut();
+            let doc = docs.entry(url.to_owned()).or_default();
+            match doc.plan(kid, now) {
+                Plan::Use(key) => return Ok(key),
+                Plan::Refuse(e) => return Err(e),
+                Plan::Fetch(fallback) => {
+                    doc.attempt_ms = Some(now);
+                    fallback
+                }
+            }
+        };
+        let fetched = fetch_jwks(url, io).await;
+        let done = io.now_ms();
+        let mut docs = self.docs.borrow_mut();
+        let doc = docs.entry(url.to_owned()).or_default();
+        match fetched {
+            Ok(keys) => {
+                let found = keys.get(kid).cloned();
+                doc.keys = keys;
+                doc.fetched_ms = Some(done);
+                doc.failed = None;
+                found.ok_or(WebhookError::BadSignature)
+            }
+            Err(why) => {
+                doc.failed = Some((done, why.clone()));
+                fallback.ok_or(WebhookError::KeysUnavailable(why))
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Value>,
+}
+
+/// One JWK; every field optional so that keys of other types are skipped, not fatal.
+#[derive(Deserialize)]
+struct Jwk {
+    kty: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    usage: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// Fetches a JWKS and keeps its RS256 signing keys; a document without any counts as a failure.
+async fn fetch_jwks<K: KeyIo>(url: &str, io: &K) -> Result<HashMap<String, RsaKey>, String> {
+    let (status, body) = io
+        .get(url, FETCH_TIMEOUT_MS)
+        .await
+        .map_err(|e| format!("fetching {url}: {e}"))?;
+    if status != 200 {
+        return Err(format!("{url} answered HTTP {status}"));
+    }
+    let doc: Jwks =
+        serde_json::from_slice(&body).map_err(|_| format!("{url} is not a JWKS document"))?;
+    let keys: HashMap<String, RsaKey> = doc
+        .keys
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<Jwk>(v).ok())
+        .filter(|k| k.kty.as_deref() == Some("RSA"))
+        .filter(|k| k.alg.as_deref().is_none_or(|a| a == "RS256"))
+        .filter(|k| k.usage.as_deref().is_none_or(|u| u == "sig"))
+        .filter_map(|k| match (k.kid, k.n, k.e) {
+            (Some(kid), Some(n), Some(e)) if !kid.is_empty() && !n.is_empty() && !e.is_empty() => {
+                Some((kid, RsaKey { n, e }))
+            }
+            _ => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return Err(format!("{url} holds no RS256 signing keys"));
+    }
+    Ok(keys)
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+    crit: Option<Value>,
+}
+
+/// A compact JWS whose header passed our rules; the claims are not decoded until verified.
+#[derive(Debug)]
+pub struct Token<'a> {
+    /// The key id named by the header.
+    pub kid: String,
+    /// `header.payload`, the signed bytes.
+    signing_input: &'a str,
+    /// The payload, still base64url.
+    payload: &'a str,
+    signature: Vec<u8>,
+}
+
+/// Splits a compact JWS and checks its header: `alg` exactly `RS256`, a non-empty `kid`, no `crit`.
+///
+/// Every failure is [`WebhookError::BadSignature`]: nothing is verified yet, so nothing about
+/// the token can be trusted enough to call it malformed.
+pub fn parse(token: &str) -> Result<Token<'_>, WebhookError> {
+    let token = token.trim();
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(WebhookError::BadSignature);
+    };
+    let signing_input = token
+        .get(..header.len() + 1 + payload.len())
+        .ok_or(WebhookError::BadSignature)?;
+    let header: Header = URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or(WebhookError::BadSignature)?;
+    // `crit` names extensions the verifier must understand (RFC 7515 §4.1.11); we know none.
+    if header.alg.as_deref() != Some("RS256") || header.crit.is_some() {
+        return Err(WebhookError::BadSignature);
+    }
+    let kid = header
+        .kid
+        .filter(|k| !k.is_empty())
+        .ok_or(WebhookError::BadSignature)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or(WebhookError::BadSignature)?;
+    Ok(Token {
+        kid,
+        signing_input,
+        payload,
+        signature,
+    })
+}
+
+/// Verifies an RS256 token against the JWKS at `jwks_url` and returns its claims (a JSON object).
+///
+/// Checks only the signature; the caller checks `iss`, `aud` and the times it needs
+/// ([`check_exp`], [`check_issued`], [`audience_matches`]).
+pub async fn verify<K: KeyIo>(
+    token: &str,
+    jwks_url: &str,
+    keys: &KeyCache,
+    io: &K,
+) -> Result<Value, WebhookError> {
+    let t = parse(token)?;
+    let key = keys.key(jwks_url, &t.kid, io).await?;
+    if !io
+        .verify_rs256(&key.n, &key.e, t.signing_input.as_bytes(), &t.signature)
+        .await
+    {
+        return Err(WebhookError::BadSignature);
+    }
+    let claims: Value = URL_SAFE_NO_PAD
+        .decode(t.payload)
+        .map_err(|_| WebhookError::Malformed("the JWT payload is not base64url".into()))
+        .and_then(|p| {
+            serde_json::from_slice(&p)
+                .map_err(|e| WebhookError::Malformed(format!("the JWT claims are not JSON: {e}")))
+        })?;
+    if !claims.is_object() {
+        return Err(WebhookError::Malformed(
+            "the JWT claims are not an object".into(),
+        ));
+    }
+    Ok(claims)
+}
+
+/// A string claim (or nested field, by JSON pointer such as `/data/user/id`), if present and non-empty.
+pub fn str_at<'a>(claims: &'a Value, pointer: &str) -> Option<&'a str> {
+    claims
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// A NumericDate claim in whole seconds: `None` when absent, `BadTimestamp` when not a number.
+pub fn numeric_date(claims: &Value, name: &str) -> Result<Option<i64>, WebhookError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| {
+                // NumericDate may have a fraction (RFC 7519 §2); anything out of range is refused.
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 1e15)
+                    .map(|f| f.floor() as i64)
+            })
+            .map(Some)
+            .ok_or(WebhookError::BadTimestamp),
+        Some(_) => Err(WebhookError::BadTimestamp),
+    }
+}
+
+/// Refuses a token whose `exp` has passed (with [`LEEWAY_S`]); `required` refuses a token without one.
+pub fn check_exp(claims: &Value, now: i64, required: bool) -> Result<(), WebhookError> {
+    match numeric_date(claims, "exp")? {
+        None if required => Err(WebhookError::BadTimestamp),
+        None => Ok(()),
+        Some(exp) if now >= exp.saturating_add(LEEWAY_S) => {
+            Err(WebhookError::StaleTimestamp(now.saturating_sub(exp)))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Refuses a token issued (`iat`) or valid (`nbf`) only in the future, beyond [`LEEWAY_S`];
+/// `required` refuses a token without `iat`.
+pub fn check_issued(claims: &Value, now: i64, required: bool) -> Result<(), WebhookError> {
+    let iat = numeric_date(claims, "iat")?;
+    if required && iat.is_none() {
+        return Err(WebhookError::BadTimestamp);
+    }
+    for t in [iat, numeric_date(claims, "nbf")?].into_iter().flatten() {
+        if t > now.saturating_add(LEEWAY_S) {
+            return Err(WebhookError::StaleTimestamp(now.saturating_sub(t)));
+        }
+    }
+    Ok(())
+}
+
+/// True when `aud` is `expected`, or a list containing it (RFC 7519 allows both forms).
+pub fn audience_matches(claims: &Value, expected: &str) -> bool {
+    match claims.get("aud") {
+        Some(Value::String(a)) => a == expected,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(expected)),
+        _ => false,
+    }
+}
+
+/// Reads an optional JWKS URL setting: `https://`, or `http://` for a local test server only.
+pub fn jwks_url_setting(
+    get: super::Get<'_>,
+    var: &'static str,
+    default: String,
+) -> Result<String, crate::config::ConfigError> {
+    let Some(url) = super::setting(get, var) else {
+        return Ok(default);
+    };
+    let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if (url.starts_with("https://") && url.len() > "https://".len()) || local {
+        Ok(url)
+    } else {
+        Err(crate::config::ConfigError::Invalid {
+            var,
+            reason: "expected the https:// URL of a JWKS document",
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A [`KeyIo`] that really checks RS256 (with the `rsa` crate) and serves scripted JWKS answers.
+
+    use super::*;
+    use crate::tim::TransportError;
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::{pin, Pin};
+    use std::task::{Context, Poll, Waker};
+
+    /// The published test key `test-key-1` (tests/fixtures/jwt/README.md).
+    pub const JWKS: &str = include_str!("../../tests/fixtures/jwt/jwks.json");
+    /// `test-key-1` plus the rotated-in `test-key-2`.
+    pub const JWKS_ROTATED: &str = include_str!("../../tests/fixtures/jwt/jwks_rotated.json");
+    /// `iat` of the fixture tokens; their `exp` is an hour later.
+    pub const IAT: i64 = 1_767_225_600;
+
+    /// Fake runtime: `get` answers with `jwks` and records the URL.
+    pub struct FakeKeys {
+        /// The clock `now_ms` reports.
+        pub now_ms: Cell<u64>,
+        /// What every `get` answers.
+        pub jwks: RefCell<Result<(u16, String), TransportError>>,
+        /// The URLs fetched so far.
+        pub gets: RefCell<Vec<String>>,
+        /// Make each `get` pend once, to interleave concurrent requests.
+        pub pend: Cell<bool>,
+    }
+
+    impl FakeKeys {
+        /// Serves `jwks` with status 200; the clock is at the fixtures' `iat`.
+        pub fn new(jwks: &str) -> FakeKeys {
+            FakeKeys {
+                now_ms: Cell::new(IAT as u64 * 1000),
+                jwks: RefCell::new(Ok((200, jwks.to_owned()))),
+                gets: RefCell::default(),
+                pend: Cell::new(false),
+            }
+        }
+
+        /// Number of JWKS fetches so far.
+        pub fn fetches(&self) -> usize {
+            self.gets.borrow().len()
+        }
+    }
+
+    /// Pends once, then completes.
+    struct YieldOnce(bool);
+
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    impl KeyIo for FakeKeys {
+        async fn get(&self, url: &str, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
+            assert_eq!(timeout_ms, FETCH_TIMEOUT_MS);
+            self.gets.borrow_mut().push(url.to_owned());
+            if self.pend.get() {
+                YieldOnce(false).await;
+            }
+            self.jwks.borrow().clone().map(|(s, b)| (s, b.into_bytes()))
+        }
+
+        async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool {
+            use rsa::sha2::{Digest, Sha256};
+            let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+                return false;
+            };
+            let Ok(key) = rsa::RsaPublicKey::new(
+                rsa::BigUint::from_bytes_be(&n),
+                rsa::BigUint::from_bytes_be(&e),
+            ) else {
+                return false;
+            };
+            key.verify(
+                rsa::Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(message),
+                signature,
+            )
+            .is_ok()
+        }
+
+        async fn verify_ed25519(&self, _k: &[u8], _m: &[u8], _s: &[u8]) -> bool {
+            false
+        }
+
+        fn now_ms(&self) -> u64 {
+            self.now_ms.get()
+        }
+    }
+
+    /// Runs a future to completion (the fake never waits on anything real).
+    pub fn block_on<F: Future>(f: F) -> F::Output {
+        let mut f = pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    /// Polls a future once.
+    pub fn poll_once<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(Waker::noop()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::tim::TransportError;
+    use std::pin::pin;
+    use std::task::Poll;
+
+    const URL: &str = "https://issuer.test/jwks";
+    const GOOD: &str = include_str!("../../tests/fixtures/jwt/firebase_before_create.jwt");
+    const WRONG_KEY: &str = include_str!("../../tests/fixtures/jwt/firebase_wrong_key.jwt");
+    const ROTATED: &str = include_str!("../../tests/fixtures/jwt/firebase_rotated.jwt");
+    const NONE: &str = include_str!("../../tests/fixtures/jwt/firebase_alg_none.jwt");
+    const HS256: &str = include_str!("../../tests/fixtures/jwt/firebase_hs256.jwt");
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    /// A token with the given header and a real token's payload and signature.
+    fn with_header(header: &str) -> String {
+        let mut parts = GOOD.trim().splitn(2, '.');
+        parts.next();
+        format!("{}.{}", b64(header), parts.next().unwrap())
+    }
+
+    fn run(token: &str, cache: &KeyCache, io: &FakeKeys) -> Result<Value, WebhookError> {
+        block_on(verify(token, URL, cache, io))
+    }
+
+    #[test]
+    fn valid_token_yields_claims_and_caches_keys() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        let claims = run(GOOD, &cache, &io).unwrap();
+        assert_eq!(str_at(&claims, "/event_type"), Some("beforeCreate"));
+        assert_eq!(str_at(&claims, "/user_record/uid"), str_at(&claims, "/sub"));
+        for _ in 0..5 {
+            run(GOOD, &cache, &io).unwrap();
+        }
+        assert_eq!(*io.gets.borrow(), [URL]);
+    }
+
+    #[test]
+    fn forged_and_refused_tokens() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        // Same kid, another key: the key is found and the RSA check fails.
+        assert_eq!(run(WRONG_KEY, &cache, &io), Err(WebhookError::BadSignature));
+        assert_eq!(io.fetches(), 1);
+        // Algorithms other than RS256 are refused without touching keys.
+        let io = FakeKeys::new(JWKS);
+        for t in [NONE, HS256] {
+            assert_eq!(run(t, &cache, &io), Err(WebhookError::BadSignature));
+        }
+        let bad_headers = [
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"RS256","kid":""}"#,
+            r#"{"alg":"RS256","kid":7}"#,
+            r#"{"alg":"rs256","kid":"test-key-1"}"#,
+            r#"{"alg":"RS512","kid":"test-key-1"}"#,
+            r#"{"alg":"PS256","kid":"test-key-1"}"#,
+            r#"{"alg":"ES256","kid":"test-key-1"}"#,
+            r#"{"kid":"test-key-1"}"#,
+            r#"{"alg":"RS256","kid":"test-key-1","crit":["b64"],"b64":false}"#,
+            r#"{"alg":"RS256","alg":"none","kid":"test-key-1"}"#,
+            r#"["RS256"]"#,
+        ];
+        for h in bad_headers {
+            assert_eq!(
+                run(&with_header(h), &cache, &io),
+                Err(WebhookError::BadSignature),
+                "{h}"
+            );
+        }
+        let sig_free = GOOD.trim().rsplit_once('.').unwrap().0;
+        for t in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            &format!("{sig_free}."),
+            &format!("{sig_free}.!!"),
+            &format!("{}=", GOOD.trim()),
+            &format!("{}.{}", b64("{\"alg\":\"RS256\"}") + "==", "x.y"),
+        ] {
+            assert_eq!(run(t, &cache, &io), Err(WebhookError::BadSignature), "{t}");
+        }
+        assert_eq!(io.fetches(), 0);
+        // An acceptable header that differs from the signed one by a byte: the signature
+        // covers the header, so this fails while the untouched token still verifies.
+        let changed = with_header(r#"{"alg":"RS256","kid":"test-key-1","typ":"JWT"} "#);
+        assert_eq!(run(&changed, &cache, &io), Err(WebhookError::BadSignature));
+        assert!(run(GOOD, &cache, &io).is_ok());
+    }
+
+    #[test]
+    fn unknown_kid_refetches_at_most_once_a_minute() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        run(GOOD, &cache, &io).unwrap();
+        // The issuer rotates: the token with the new kid triggers exactly one refetch.
+        *io.jwks.borrow_mut() = Ok((200, JWKS_ROTATED.to_owned()));
+        io.now_ms.set(io.now_ms.get() + MIN_REFRESH_MS);
+        assert!(run(ROTATED, &cache, &io).is_ok());
+        assert_eq!(io.fetches(), 2);
+        // A flood of made-up kids inside the minute: refused without any fetch.
+        for i in 0..100 {
+            let forged = with_header(&format!(r#"{{"alg":"RS256","kid":"forged-{i}"}}"#));
+            assert_eq!(run(&forged, &cache, &io), Err(WebhookError::BadSignature));
+        }
+        assert_eq!(io.fetches(), 2);
+        // A minute later, one more refetch for the next unknown kid, which still fails.
+        io.now_ms.set(io.now_ms.get() + MIN_REFRESH_MS);
+        let forged = with_header(r#"{"alg":"RS256","kid":"forged"}"#);
+        assert_eq!(run(&forged, &cache, &io), Err(WebhookError::BadSignature));
+        assert_eq!(run(&forged, &cache, &io), Err(WebhookError::BadSignature));
+        assert_eq!(io.fetches(), 3);
+        // Known keys keep working meanwhile.
+        assert!(run(GOOD, &cache, &io).is_ok() && run(ROTATED, &cache, &io).is_ok());
+        assert_eq!(io.fetches(), 3);
+    }
+
+    #[test]
+    fn rotation_right_after_a_fetch_waits_for_the_minute() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        run(GOOD, &cache, &io).unwrap();
+        *io.jwks.borrow_mut() = Ok((200, JWKS_ROTATED.to_owned()));
+        assert_eq!(run(ROTATED, &cache, &io), Err(WebhookError::BadSignature));
+        io.now_ms.set(io.now_ms.get() + MIN_REFRESH_MS - 1);
+        assert_eq!(run(ROTATED, &cache, &io), Err(WebhookError::BadSignature));
+        io.now_ms.set(io.now_ms.get() + 1);
+        assert!(run(ROTATED, &cache, &io).is_ok());
+        assert_eq!(io.fetches(), 2);
+    }
+
+    #[test]
+    fn keys_expire_after_an_hour_and_stale_keys_survive_outages() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        run(GOOD, &cache, &io).unwrap();
+        io.now_ms.set(io.now_ms.get() + KEYS_TTL_MS - 1);
+        run(GOOD, &cache, &io).unwrap();
+        assert_eq!(io.fetches(), 1);
+        io.now_ms.set(io.now_ms.get() + 1);
+        run(GOOD, &cache, &io).unwrap();
+        assert_eq!(io.fetches(), 2);
+        // Expired again, and the issuer is down: the old key still verifies, and we do not
+        // refetch on every request.
+        *io.jwks.borrow_mut() = Err(TransportError::Timeout);
+        io.now_ms.set(io.now_ms.get() + KEYS_TTL_MS);
+        for _ in 0..10 {
+            run(GOOD, &cache, &io).unwrap();
+        }
+        assert_eq!(io.fetches(), 3);
+        io.now_ms.set(io.now_ms.get() + FAILURE_BACKOFF_MS);
+        run(GOOD, &cache, &io).unwrap();
+        assert_eq!(io.fetches(), 4);
+    }
+
+    #[test]
+    fn no_keys_means_keys_unavailable() {
+        for answer in [
+            Err(TransportError::Timeout),
+            Err(TransportError::Network("dns".into())),
+            Ok((500, "oops".to_owned())),
+            Ok((200, "<html>".to_owned())),
+            Ok((200, r#"{"keys":[]}"#.to_owned())),
+            Ok((
+                200,
+                r#"{"keys":[{"kty":"EC","kid":"test-key-1","crv":"P-256"},{"kty":"RSA","kid":"test-key-1","use":"enc","n":"AQAB","e":"AQAB"},{"kty":"RSA","kid":"x","alg":"RS512","n":"AQAB","e":"AQAB"},{"kty":"RSA","kid":"y"}, 7]}"#
+                    .to_owned(),
+            )),
+        ] {
+            let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+            *io.jwks.borrow_mut() = answer.clone();
+            let r = run(GOOD, &cache, &io);
+            assert!(
+                matches!(&r, Err(WebhookError::KeysUnavailable(why)) if why.contains(URL)),
+                "{answer:?} -> {r:?}"
+            );
+            // Fail fast for a moment, then try again.
+            assert!(matches!(
+                run(GOOD, &cache, &io),
+                Err(WebhookError::KeysUnavailable(_))
+            ));
+            assert_eq!(io.fetches(), 1);
+            *io.jwks.borrow_mut() = Ok((200, JWKS.to_owned()));
+            io.now_ms.set(io.now_ms.get() + FAILURE_BACKOFF_MS);
+            assert!(run(GOOD, &cache, &io).is_ok());
+            assert_eq!(io.fetches(), 2);
+        }
+        // Odd keys next to a good one are skipped, not fatal.
+        let mixed = JWKS.replacen(r#""keys": ["#, r#""keys": [{"kty":"EC","kid":"e"}, 7, "#, 1);
+        assert_ne!(mixed, JWKS);
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(&mixed));
+        assert!(run(GOOD, &cache, &io).is_ok());
+    }
+
+    #[test]
+    fn concurrent_requests_do_not_hold_the_cache_across_the_fetch() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        io.pend.set(true);
+        let mut first = pin!(verify(GOOD, URL, &cache, &io));
+        assert!(poll_once(first.as_mut()).is_pending());
+        // A second request while the first one's fetch is in flight (cold cache): it may fetch
+        // too, and it must not find the cell borrowed.
+        assert!(block_on(verify(GOOD, URL, &cache, &io)).is_ok());
+        // A third, for an unknown kid, does not add a refetch on top.
+        let forged = with_header(r#"{"alg":"RS256","kid":"forged"}"#);
+        assert_eq!(
+            block_on(verify(&forged, URL, &cache, &io)),
+            Err(WebhookError::BadSignature)
+        );
+        assert!(matches!(poll_once(first.as_mut()), Poll::Ready(Ok(_))));
+        assert_eq!(io.fetches(), 2);
+    }
+
+    #[test]
+    fn each_jwks_url_has_its_own_keys() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        run(GOOD, &cache, &io).unwrap();
+        block_on(verify(GOOD, "https://other.test/jwks", &cache, &io)).unwrap();
+        assert_eq!(*io.gets.borrow(), [URL, "https://other.test/jwks"]);
+    }
+
+    #[test]
+    fn time_checks_allow_a_minute_of_skew() {
+        let c = serde_json::json!({"exp": 1000, "iat": 900, "nbf": 900});
+        assert_eq!(check_exp(&c, 1059, true), Ok(()));
+        assert_eq!(
+            check_exp(&c, 1060, true),
+            Err(WebhookError::StaleTimestamp(60))
+        );
+        assert_eq!(check_issued(&c, 840, true), Ok(()));
+        assert_eq!(
+            check_issued(&c, 839, true),
+            Err(WebhookError::StaleTimestamp(-61))
+        );
+        let empty = serde_json::json!({});
+        assert_eq!(check_exp(&empty, 0, false), Ok(()));
+        assert_eq!(check_exp(&empty, 0, true), Err(WebhookError::BadTimestamp));
+        assert_eq!(check_issued(&empty, 0, false), Ok(()));
+        assert_eq!(
+            check_issued(&empty, 0, true),
+            Err(WebhookError::BadTimestamp)
+        );
+        let nbf_only = serde_json::json!({"nbf": 2000});
+        assert!(check_issued(&nbf_only, 1000, false).is_err());
+        for bad in [
+            serde_json::json!({"exp": "1000"}),
+            serde_json::json!({"exp": true}),
+            serde_json::json!({"exp": 1e300}),
+            serde_json::json!({"exp": u64::MAX}),
+        ] {
+            assert_eq!(check_exp(&bad, 0, false), Err(WebhookError::BadTimestamp));
+        }
+        assert_eq!(
+            numeric_date(&serde_json::json!({"exp": 1000.7}), "exp"),
+            Ok(Some(1000))
+        );
+        assert_eq!(
+            check_exp(&serde_json::json!({"exp": i64::MAX}), i64::MAX, false),
+            Err(WebhookError::StaleTimestamp(0))
+        );
+        assert_eq!(
+            check_exp(&serde_json::json!({"exp": i64::MIN}), 0, false),
+            Err(WebhookError::StaleTimestamp(i64::MAX))
+        );
+    }
+
+    #[test]
+    fn audience_is_a_string_or_a_list() {
+        let want = "https://w.example/webhooks/firebase";
+        assert!(audience_matches(&serde_json::json!({"aud": want}), want));
+        assert!(audience_matches(
+            &serde_json::json!({"aud": ["x", want]}),
+            want
+        ));
+        assert!(!audience_matches(
+            &serde_json::json!({"aud": format!("{want}/")}),
+            want
+        ));
+        assert!(!audience_matches(&serde_json::json!({"aud": ["x"]}), want));
+        assert!(!audience_matches(&serde_json::json!({}), want));
+    }
+
+    #[test]
+    fn jwks_url_setting_wants_https() {
+        const VAR: &str = "X_JWKS_URL";
+        let with = |v: &'static str| move |k: &str| (k == VAR).then(|| v.to_owned());
+        let default = || "https://d/jwks".to_owned();
+        assert_eq!(
+            jwks_url_setting(&|_| None, VAR, default()).unwrap(),
+            "https://d/jwks"
+        );
+        for ok in [
+            "https://x.test/jwks",
+            " https://x.test/jwks ",
+            "http://localhost:8787/jwks",
+            "http://127.0.0.1/jwks",
+        ] {
+            assert_eq!(
+                jwks_url_setting(&with(ok), VAR, default()).unwrap(),
+                ok.trim()
+            );
+        }
+        for bad in [
+            "http://x.test/jwks",
+            "http://localhost.evil.test/jwks",
+            "x.test/jwks",
+            "https://",
+        ] {
+            assert_eq!(
+                jwks_url_setting(&with(bad), VAR, default())
+                    .unwrap_err()
+                    .var(),
+                VAR,
+                "{bad}"
+            );
+        }
+    }
+}

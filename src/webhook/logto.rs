@@ -1,23 +1,250 @@
-//! Logto: `logto-signature-sha-256` HMAC of the body (§6.3).
+//! Logto webhooks: `PostRegister` and `User.Created`, signed `logto-signature-sha-256` (auth-webhooks.md §6.3).
 //!
-//! NOT YET IMPLEMENTED: placeholder so the provider table compiles; `config` reports "not configured".
+//! The header is the hex HMAC-SHA256 of the raw body keyed with the signing key's UTF-8 bytes
+//! (with or without a `sha256=` prefix). Logto sends no timestamp or message-id header, so the
+//! body's signed `createdAt` stands in for one: a delivery more than an hour away from now is
+//! refused as a possible replay. Retries are byte-identical, so there is no replay key;
+//! `{hookId}:{createdAt}` de-duplicates.
 
-use super::{Delivery, Get, HeaderMap, Received, WebhookError};
+use super::{sig, Delivery, Event, Get, HeaderMap, Received, Signup, WebhookError};
 use crate::config::ConfigError;
+use crate::identity::pick_nick;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-/// Setting that switches this provider on.
+/// Setting: the webhook's signing key from the Logto console, used as raw UTF-8.
 pub const SECRET: &str = "LOGTO_SIGNING_KEY";
+/// The signature header.
+pub const HEADER: &str = "logto-signature-sha-256";
+/// Interaction event: a user finished the registration UI.
+pub const POST_REGISTER: &str = "PostRegister";
+/// Data event: a user was created (UI or Management API).
+pub const USER_CREATED: &str = "User.Created";
+/// How far `createdAt` may be from now, in seconds. Logto gives up after about 10 s times 4
+/// attempts, so an hour only ever refuses captured requests and badly wrong clocks.
+const MAX_AGE_S: i64 = 3600;
 
 /// This provider's settings.
 #[derive(Debug)]
-pub struct Config;
-
-/// Reads this provider's settings; `None` when it is not set up.
-pub fn config(_get: Get<'_>) -> Result<Option<Config>, ConfigError> {
-    Ok(None)
+pub struct Config {
+    key: sig::RawSecret,
 }
 
-/// Verifies and reads a delivery.
-pub fn receive<H: HeaderMap + ?Sized>(_cfg: &Config, _d: &Delivery<'_, H>) -> Result<Received, WebhookError> {
-    Err(WebhookError::BadSignature)
+/// Reads this provider's settings; `None` when `LOGTO_SIGNING_KEY` is unset.
+pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+    Ok(sig::RawSecret::setting(get, SECRET).map(|key| Config { key }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload<'a> {
+    event: Option<String>,
+    hook_id: Option<String>,
+    created_at: Option<String>,
+    user_id: Option<String>,
+    // Parsed only for the events we import, so odd shapes in other events cannot fail them.
+    #[serde(borrow)]
+    user: Option<&'a RawValue>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct User {
+    id: Option<String>,
+    username: Option<String>,
+    primary_email: Option<String>,
+    name: Option<String>,
+    avatar: Option<String>,
+}
+
+/// Reads a Logto event body (already verified); `now` is Unix seconds, for the `createdAt` check.
+pub fn parse(body: &[u8], now: i64) -> Result<Event, WebhookError> {
+    let p: Payload = serde_json::from_slice(body)
+        .map_err(|e| super::malformed(format!("not a Logto event: {e}")))?;
+    // Without a usable createdAt nothing bounds how long a captured request stays valid.
+    let created_at = p.created_at.ok_or(WebhookError::BadTimestamp)?;
+    let ts = sig::iso8601_seconds(&created_at).ok_or(WebhookError::BadTimestamp)?;
+    sig::check_window(ts, now, MAX_AGE_S)?;
+    let kind = p.event.ok_or_else(|| super::malformed("no event"))?;
+    let (raw, fallback_id) = match kind.as_str() {
+        POST_REGISTER => (p.user, p.user_id),
+        USER_CREATED => (p.data, None),
+        _ => return Ok(Event::Ignored(kind)),
+    };
+    let user: User = raw
+        .map(|r| serde_json::from_str(r.get()))
+        .transpose()
+        .map_err(|e| super::malformed(format!("{kind} user is not a Logto user: {e}")))?
+        .unwrap_or_default();
+    let user_id = user
+        .id
+        .or(fallback_id)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| super::malformed(format!("{kind} without a user id")))?;
+    let display = user.name.filter(|n| !n.trim().is_empty()).or(user.username);
+    Ok(Event::Signup(Signup {
+        nick: pick_nick(
+            None,
+            None,
+            display.as_deref(),
+            user.primary_email.as_deref(),
+        ),
+        face_url: user.avatar.filter(|a| !a.is_empty()),
+        event_id: p.hook_id.map(|hook| format!("{hook}:{created_at}")),
+        user_id,
+    }))
+}
+
+/// Verifies a Logto delivery and reads it.
+pub fn receive<H: HeaderMap + ?Sized>(
+    cfg: &Config,
+    d: &Delivery<'_, H>,
+) -> Result<Received, WebhookError> {
+    let header = sig::required(d.headers, HEADER)?;
+    let hex = header.strip_prefix("sha256=").unwrap_or(&header);
+    let expected = sig::hmac_sha256(cfg.key.as_str().as_bytes(), &[d.body]);
+    if !sig::any_hex_matches([hex], &expected) {
+        return Err(WebhookError::BadSignature);
+    }
+    Ok(Received::one(parse(d.body, d.now)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Constructed from the PostRegister fields in auth-webhooks.md §6.3, with the values of
+    /// Logto's own `generateHookTestPayload`; no verbatim delivery is published.
+    const DOCUMENTED: &str = include_str!("../../tests/fixtures/logto_post_register.json");
+    const KEY: &str = "logto-signing-key";
+    /// `createdAt` of the fixture.
+    const CREATED: i64 = 1_714_564_800;
+
+    fn cfg() -> Config {
+        config(&|k: &str| (k == SECRET).then(|| KEY.to_owned()))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn sign(body: &str, key: &str) -> String {
+        sig::hex_encode(&sig::hmac_sha256(key.as_bytes(), &[body.as_bytes()]))
+    }
+
+    fn run(header: Option<&str>, body: &str, now: i64) -> Result<Received, WebhookError> {
+        sig::deliver(header.map(|v| (HEADER, v)), body, now, |d| {
+            receive(&cfg(), d)
+        })
+    }
+
+    fn signup(body: &str) -> Signup {
+        match parse(body.as_bytes(), CREATED).unwrap() {
+            Event::Signup(s) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn documented_payload() {
+        let header = format!("sha256={}", sign(DOCUMENTED, KEY));
+        let r = run(Some(&header), DOCUMENTED, CREATED + 5).unwrap();
+        let expected = Signup {
+            user_id: "fake-id".into(),
+            nick: Some("Fake User".into()),
+            face_url: Some("https://fake-service.com/avatars/fake-user.png".into()),
+            event_id: Some("k9w2hq7x1mzp:2024-05-01T12:00:00.000Z".into()),
+        };
+        assert_eq!(r.events, vec![Event::Signup(expected)]);
+        assert_eq!(r.replay_key, None);
+        // The bare hex form is accepted too.
+        assert!(run(Some(&sign(DOCUMENTED, KEY)), DOCUMENTED, CREATED).is_ok());
+    }
+
+    #[test]
+    fn forged_wrong_key_old_and_missing() {
+        let good = sign(DOCUMENTED, KEY);
+        assert_eq!(
+            run(
+                Some(&good),
+                &DOCUMENTED.replace("Fake User", "Mallory"),
+                CREATED
+            ),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            run(Some(&sign(DOCUMENTED, "other")), DOCUMENTED, CREATED),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            run(Some(&good[..40]), DOCUMENTED, CREATED),
+            Err(WebhookError::BadSignature)
+        );
+        assert!(run(Some(&good), DOCUMENTED, CREATED + 3600).is_ok());
+        assert_eq!(
+            run(Some(&good), DOCUMENTED, CREATED + 3601),
+            Err(WebhookError::StaleTimestamp(3601))
+        );
+        assert_eq!(
+            run(None, DOCUMENTED, CREATED),
+            Err(WebhookError::MissingHeader(HEADER))
+        );
+        // Signed, but without a usable createdAt: refused as unprotected against replay.
+        for body in [
+            r#"{"event":"PostRegister","userId":"u1"}"#,
+            r#"{"event":"PostRegister","userId":"u1","createdAt":"yesterday"}"#,
+        ] {
+            assert_eq!(
+                run(Some(&sign(body, KEY)), body, CREATED),
+                Err(WebhookError::BadTimestamp)
+            );
+        }
+        assert!(matches!(
+            run(Some(&sign("junk", KEY)), "junk", CREATED),
+            Err(WebhookError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn user_created_and_other_events() {
+        let s = signup(
+            r#"{"hookId":"h","event":"User.Created","createdAt":"2024-05-01T12:00:00.000Z","path":"/users","method":"POST","status":200,"params":{},"data":{"id":"abc123def456","username":"neo","primaryEmail":"neo@x.io","name":"","avatar":null}}"#,
+        );
+        assert_eq!(
+            (s.user_id.as_str(), s.nick.as_deref(), s.face_url),
+            ("abc123def456", Some("neo"), None)
+        );
+        // PostRegister with only the top-level userId.
+        let s =
+            signup(r#"{"event":"PostRegister","createdAt":"2024-05-01T12:00:00Z","userId":"u9"}"#);
+        assert_eq!((s.user_id.as_str(), s.nick, s.event_id), ("u9", None, None));
+        assert_eq!(
+            parse(
+                br#"{"event":"PostSignIn","createdAt":"2024-05-01T12:00:00Z","user":[1]}"#,
+                CREATED
+            )
+            .unwrap(),
+            Event::Ignored("PostSignIn".into())
+        );
+        for bad in [
+            // Logto's own "send test event" for User.Created carries `data: {result: "success"}`.
+            r#"{"event":"User.Created","createdAt":"2024-05-01T12:00:00Z","params":{"id":"fake-id"},"data":{"result":"success"}}"#,
+            r#"{"event":"PostRegister","createdAt":"2024-05-01T12:00:00Z","user":{"id":7}}"#,
+            r#"{"createdAt":"2024-05-01T12:00:00Z"}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse(bad.as_bytes(), CREATED),
+                    Err(WebhookError::Malformed(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_hides_the_key() {
+        assert!(config(&|_: &str| None).unwrap().is_none());
+        assert!(!format!("{:?}", cfg()).contains(KEY));
+    }
 }

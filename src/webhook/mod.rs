@@ -87,6 +87,11 @@ pub enum Event {
 pub struct Received {
     /// The events, in delivery order.
     pub events: Vec<Event>,
+    /// Identifies this exact signed attempt (e.g. message id + signed timestamp). Only schemes
+    /// whose senders sign every retry afresh set it: seeing it twice means a captured request
+    /// was replayed, which is refused with 401. Schemes that resend byte-identical retries
+    /// (shared secrets, Kinde) leave it `None` and rely on `Signup::event_id` de-duplication.
+    pub replay_key: Option<String>,
 }
 
 impl Received {
@@ -94,7 +99,14 @@ impl Received {
     pub fn one(event: Event) -> Received {
         Received {
             events: vec![event],
+            replay_key: None,
         }
+    }
+
+    /// Sets the replay key (see [`Received::replay_key`]).
+    pub fn with_replay_key(mut self, key: impl Into<String>) -> Received {
+        self.replay_key = Some(key.into());
+        self
     }
 }
 
@@ -113,6 +125,9 @@ pub enum WebhookError {
     /// No signature, token or shared secret in the request matches our configuration.
     #[error("no valid signature for this body")]
     BadSignature,
+    /// This exact signed request was already accepted (a replay inside the tolerance window).
+    #[error("this signed request was already received (replay)")]
+    Replayed,
     /// The signing keys could not be fetched (JWKS); the sender should retry later.
     #[error("signing keys unavailable: {0}")]
     KeysUnavailable(String),
@@ -281,16 +296,16 @@ impl Provider {
         }
     }
 
-    /// The setting that switches this provider on (named in the 404 for an unconfigured one).
+    /// The setting(s) that switch this provider on (named in the 404 for an unconfigured one).
     pub fn key_setting(self) -> &'static str {
         match self {
             Provider::Clerk => clerk::SECRET,
             Provider::Stytch => stytch::SECRET,
-            Provider::Standard => standard_provider::SECRET,
+            Provider::Standard => "STANDARD_WEBHOOK_SECRET or STANDARD_WEBHOOK_PUBLIC_KEY",
             Provider::Supabase => supabase::SECRET,
             Provider::SupabaseDb => supabase_db::SECRET,
-            Provider::Auth0 => auth0::SECRET,
-            Provider::Firebase => firebase::PROJECT,
+            Provider::Auth0 => "AUTH0_WEBHOOK_TOKEN, AUTH0_WEBHOOK_BASIC or AUTH0_ACTION_SECRET",
+            Provider::Firebase => "FIREBASE_PROJECT_ID and FIREBASE_AUDIENCE",
             Provider::Workos => workos::SECRET,
             Provider::Logto => logto::SECRET,
             Provider::Kinde => kinde::DOMAIN,
@@ -429,7 +444,10 @@ mod tests {
             assert_eq!(Provider::from_name(p.name()), Some(p));
             assert!(p.key_setting().starts_with(p.env_prefix()), "{p:?}");
             assert_eq!(p.mode_setting(), format!("{}_USERID_MODE", p.env_prefix()));
-            assert_eq!(p.prefix_setting(), format!("{}_USERID_PREFIX", p.env_prefix()));
+            assert_eq!(
+                p.prefix_setting(),
+                format!("{}_USERID_PREFIX", p.env_prefix())
+            );
         }
         assert_eq!(Provider::from_name("github"), None);
     }

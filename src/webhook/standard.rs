@@ -54,7 +54,10 @@ impl Secret {
 
     fn digest(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
         let ts = timestamp.to_string();
-        super::sig::hmac_sha256(&self.key, &[msg_id.as_bytes(), b".", ts.as_bytes(), b".", body])
+        super::sig::hmac_sha256(
+            &self.key,
+            &[msg_id.as_bytes(), b".", ts.as_bytes(), b".", body],
+        )
     }
 }
 
@@ -82,6 +85,32 @@ pub fn secrets_setting(
             parse_secrets(&s).map_err(|_| crate::config::ConfigError::Invalid { var, reason: hint })
         })
         .transpose()
+}
+
+/// Settings of a provider that signs only with Standard Webhooks `whsec_` secrets (Clerk,
+/// Stytch, Supabase hooks): one type, so each provider file keeps only what is its own.
+#[derive(Debug)]
+pub struct Signed {
+    secrets: Vec<Secret>,
+}
+
+impl Signed {
+    /// Reads `var`; `None` when unset, an error naming it (with `hint`) when unusable.
+    pub fn from_setting(
+        get: super::Get<'_>,
+        var: &'static str,
+        hint: &'static str,
+    ) -> Result<Option<Signed>, crate::config::ConfigError> {
+        Ok(secrets_setting(get, var, hint)?.map(|secrets| Signed { secrets }))
+    }
+
+    /// Verifies a delivery's `v1` signatures and timestamp.
+    pub fn verify<H: HeaderMap + ?Sized>(
+        &self,
+        d: &super::Delivery<'_, H>,
+    ) -> Result<Parts, WebhookError> {
+        verify(&self.secrets, d.headers, d.body, d.now)
+    }
 }
 
 /// Reads a header under its Svix name, falling back to the Standard Webhooks name.
@@ -125,11 +154,17 @@ impl Parts {
             .map(|(_, s)| s.as_slice())
     }
 
+    /// Identifies this signed attempt: senders re-sign every retry with a new timestamp.
+    pub fn replay_key(&self) -> String {
+        format!("{}.{}", self.id, self.timestamp)
+    }
+
     /// True when a `v1` signature matches under any of `secrets`.
     pub fn v1_matches(&self, secrets: &[Secret], body: &[u8]) -> bool {
         secrets.iter().any(|secret| {
             let expected = secret.digest(&self.id, self.timestamp, body);
-            self.of_version("v1").fold(false, |found, c| found | ct_eq(c, &expected))
+            self.of_version("v1")
+                .fold(false, |found, c| found | ct_eq(c, &expected))
         })
     }
 }
@@ -158,16 +193,16 @@ pub fn read(headers: &(impl HeaderMap + ?Sized), now: i64) -> Result<Parts, Webh
     })
 }
 
-/// Verifies a delivery against any of `secrets` at time `now` (Unix seconds); returns the message id.
+/// Verifies a delivery against any of `secrets` at time `now` (Unix seconds).
 pub fn verify(
     secrets: &[Secret],
     headers: &(impl HeaderMap + ?Sized),
     body: &[u8],
     now: i64,
-) -> Result<String, WebhookError> {
+) -> Result<Parts, WebhookError> {
     let parts = read(headers, now)?;
     if parts.v1_matches(secrets, body) {
-        Ok(parts.id)
+        Ok(parts)
     } else {
         Err(WebhookError::BadSignature)
     }
@@ -216,7 +251,7 @@ mod tests {
             ("webhook-timestamp", &ts),
             ("webhook-signature", sig),
         ];
-        verify(&[Secret::parse(secret).unwrap()], h, body.as_bytes(), now)
+        verify(&[Secret::parse(secret).unwrap()], h, body.as_bytes(), now).map(|p| p.id)
     }
 
     #[test]
@@ -331,16 +366,31 @@ mod tests {
 
     #[test]
     fn secret_lists_and_supabase_joiner() {
-        let list = parse_secrets("v1,whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD|v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let list = parse_secrets(
+            "v1,whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD|v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )
+        .unwrap();
         assert_eq!(list.len(), 2);
-        assert_eq!(parse_secrets(" whsec_plJ3nmyCDGBKInavdOK15jsl ").unwrap().len(), 1);
+        assert_eq!(
+            parse_secrets(" whsec_plJ3nmyCDGBKInavdOK15jsl ")
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(parse_secrets("").is_err());
         assert!(parse_secrets("v1,whsec_ok|junk!").is_err());
         let (_, id, ts, body, sig) = VECTORS[1];
         // Supabase with two secrets: "v1,<a>, v1,<b>", the valid one last or first.
         let t = ts.to_string();
-        for header in [format!("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=, {sig}"), format!("{sig}, v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=")] {
-            let h: &[(&str, &str)] = &[("webhook-id", id), ("webhook-timestamp", &t), ("webhook-signature", &header)];
+        for header in [
+            format!("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=, {sig}"),
+            format!("{sig}, v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="),
+        ] {
+            let h: &[(&str, &str)] = &[
+                ("webhook-id", id),
+                ("webhook-timestamp", &t),
+                ("webhook-signature", &header),
+            ];
             assert!(verify(&list, h, body.as_bytes(), ts).is_ok(), "{header}");
         }
     }

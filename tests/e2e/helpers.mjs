@@ -104,6 +104,20 @@ export function observedTexts() {
   return observed.slice();
 }
 
+const registeredSecrets = [];
+
+/**
+ * Adds strings (e.g. another provider's signing secret) to the leak check of this test process.
+ * For a `whsec_…` secret the bare base64 key is registered as well.
+ */
+export function hideSecrets(...values) {
+  for (const v of values.flat()) {
+    if (typeof v !== "string" || v.length < 8) continue;
+    registeredSecrets.push(v);
+    if (v.startsWith("whsec_")) registeredSecrets.push(v.slice("whsec_".length));
+  }
+}
+
 /** Strings that must never appear in any response body or log. */
 export function secretsToHide() {
   return [
@@ -111,6 +125,7 @@ export function secretsToHide() {
     WEBHOOK_SECRET,
     WEBHOOK_SECRET.slice("whsec_".length),
     OTHER_WEBHOOK_SECRET.slice("whsec_".length),
+    ...registeredSecrets,
   ];
 }
 
@@ -285,9 +300,18 @@ export class Worker {
 
   /** POSTs `body` (a string) to /webhooks/clerk with `headers`. */
   async deliver(body, headers) {
-    return this.request("/webhooks/clerk", {
+    return this.deliverTo("clerk", body, headers);
+  }
+
+  /**
+   * POSTs `body` (a string) to /webhooks/<provider> with `headers` (content-type defaults to
+   * application/json; pass another `content-type` in `headers` to replace it).
+   */
+  async deliverTo(provider, body, headers = {}) {
+    const hasType = Object.keys(headers).some((h) => h.toLowerCase() === "content-type");
+    return this.request(`/webhooks/${provider}`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...headers },
+      headers: hasType ? headers : { "content-type": "application/json", ...headers },
       body,
     });
   }

@@ -69,14 +69,18 @@ test("a signup signed with standardwebhooks and webhook-* headers is imported", 
   assert.equal(await emulator.callTotal(), 1);
 });
 
-test("the same signup delivered twice (a sender retry) keeps one account", opts, async () => {
+test("a sender retry (same svix-id, signed anew) is a 200 duplicate and keeps one account", opts, async () => {
   const userId = newUserId("dup");
   const body = JSON.stringify(clerkEvent({ data: { id: userId } }));
-  const headers = svixHeaders(body);
-  for (let i = 0; i < 2; i++) {
-    const res = await worker.deliver(body, headers);
-    assert.equal(res.status, 200, res.text);
-  }
+  const msgId = `msg_dup_${userId}`;
+  const first = await worker.deliver(body, svixHeaders(body, { msgId }));
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.json.status, "imported");
+  // Svix re-signs every attempt with a new timestamp.
+  const retry = await worker.deliver(body, svixHeaders(body, { msgId, date: new Date(Date.now() + 2000) }));
+  assert.equal(retry.status, 200, retry.text);
+  assert.equal(retry.json.status, "duplicate");
+  assert.equal(await emulator.callTotal(), 1, "the duplicate reached Tencent");
   const accounts = await emulator.accountsFor(userId);
   assert.equal(accounts.length, 1, JSON.stringify(accounts));
   assert.equal((await emulator.accounts()).length, 1);

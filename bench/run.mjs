@@ -1,0 +1,879 @@
+#!/usr/bin/env node
+// `make bench`: tim-onboard (Rust/wasm) against the TypeScript Worker a user would write instead
+// (bench/baseline-ts) and the floor (bench/floor), all three under plain `workerd serve` against
+// the local Tencent emulator, in one run, alternating. See bench/README.md for the method.
+//
+//   node bench/run.mjs [--n 20000] [--rounds 5] [--concurrency 8] [--warmup 1000]
+//                      [--lat-n 2000] [--lat-rounds 3] [--cold 20] [--profile-n 3000]
+//                      [--micro-time 2] [--skip cpu,latency,cold,profile,late,named,micro]
+//                      [--quick] [--no-write]
+//
+// --quick: small counts for a smoke test. --skip named: profile the stripped build (wasm functions
+// by index) instead of building a names-keeping copy. --no-write: leave bench/RESULTS.md alone.
+//
+// Prerequisites: `make build` (build/index.js, build/index_bg.wasm), `make emulator`
+// (target/release/tim-emulator), `npm ci`. The baseline is bundled here with wrangler.
+
+import { createHash, randomBytes } from "node:crypto";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { cpuMicros, peakRssKiB, startWorkerd, workerdConfig, WORKERD } from "./lib/workerd.mjs";
+import { drive, quantile, send, signedDeliveries } from "./lib/load.mjs";
+import { coldSummary, perfAvailable, perfRecord, perfRecordAll, summarize } from "./lib/perf.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(ROOT);
+const WORK = join(ROOT, "bench/.work");
+const require = createRequire(import.meta.url);
+
+// ------------------------------------------------------------------------------------------------
+// Options
+// ------------------------------------------------------------------------------------------------
+
+const { values: opt } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    n: { type: "string", default: "20000" },
+    rounds: { type: "string", default: "5" },
+    concurrency: { type: "string", default: "8" },
+    warmup: { type: "string", default: "1000" },
+    "lat-n": { type: "string", default: "2000" },
+    "lat-rounds": { type: "string", default: "3" },
+    cold: { type: "string", default: "20" },
+    "profile-n": { type: "string", default: "3000" },
+    "micro-time": { type: "string", default: "2" },
+    skip: { type: "string", default: "" },
+    quick: { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+const int = (k) => {
+  const v = Number(opt[k]);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${k} must be a non-negative integer`);
+  return v;
+};
+const CFG = {
+  n: int("n"),
+  rounds: Math.max(1, int("rounds")),
+  concurrency: Math.max(1, int("concurrency")),
+  warmup: int("warmup"),
+  latN: int("lat-n"),
+  latRounds: Math.max(1, int("lat-rounds")),
+  cold: int("cold"),
+  profileN: int("profile-n"),
+  microTime: Number(opt["micro-time"]),
+  skip: new Set(opt.skip.split(",").filter(Boolean)),
+  write: !opt["no-write"],
+};
+CFG.profileLate = !CFG.skip.has("late");
+if (opt.quick) Object.assign(CFG, { n: 1500, rounds: 3, warmup: 300, latN: 300, latRounds: 2, cold: 5, profileN: 800, microTime: 0.5 });
+CFG.perRound = Math.ceil(CFG.n / CFG.rounds);
+const LAT_CONCURRENCY = [1, 32];
+
+// Fixed, throwaway credentials (the demo values of .dev.vars.example).
+const SDKAPPID = "1400000000";
+const TIM_KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+const ADMIN = "administrator";
+const WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OTHER_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
+const COMPAT_DATE = "2026-04-20";
+const PATH = "/webhooks/clerk";
+const RUN_TAG = randomBytes(2).toString("hex"); // keeps user ids of separate runs apart
+
+// ------------------------------------------------------------------------------------------------
+// Small helpers
+// ------------------------------------------------------------------------------------------------
+
+const log = (...a) => console.error(...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => quantile(xs, 0.5);
+const stats = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length, values: xs });
+const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
+const sha12 = (buf) => createHash("sha256").update(buf).digest("hex").slice(0, 12);
+const sh = (cmd, args) => {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : null;
+};
+class BenchError extends Error {}
+const fail = (msg) => {
+  throw new BenchError(msg);
+};
+
+/** Busy and total jiffies of the whole machine (/proc/stat), to report contention. */
+function machineJiffies() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] ?? 0);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** On-CPU time of all live threads of `pid` in microseconds (schedstat: nanosecond resolution). */
+function schedMicros(pid) {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+    } catch {}
+  }
+  return ns / 1000;
+}
+
+// Everything started here is stopped on exit, by its own process group.
+const children = new Set();
+async function cleanup() {
+  for (const c of children) {
+    try {
+      await c.stop();
+    } catch {}
+  }
+  children.clear();
+}
+// Last resort (an exception outside main): signal every process group still registered.
+process.on("exit", () => {
+  for (const c of children) {
+    try {
+      process.kill(-c.pid, "SIGKILL");
+    } catch {}
+  }
+});
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, async () => {
+    await cleanup();
+    process.exit(130);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Artifacts: snapshot our build, bundle the baseline, describe the machine
+// ------------------------------------------------------------------------------------------------
+
+function prepareArtifacts() {
+  for (const p of ["build/index.js", "build/index_bg.wasm", "target/release/tim-emulator", "tests/fixtures/clerk_user_created.json", WORKERD]) {
+    if (!existsSync(p)) fail(`missing ${p}: run \`make build emulator\` (and \`npm ci\`) first`);
+  }
+  rmSync(WORK, { recursive: true, force: true, maxRetries: 3 });
+  mkdirSync(join(WORK, "ours"), { recursive: true });
+  // Snapshot: others may rebuild build/ while we measure.
+  copyFileSync("build/index.js", join(WORK, "ours/index.js"));
+  copyFileSync("build/index_bg.wasm", join(WORK, "ours/index_bg.wasm"));
+
+  log("bundling the baseline with wrangler (deploy --dry-run) ...");
+  // Run from the baseline's directory: wrangler resolves --outdir against both the cwd and the config.
+  const r = spawnSync(
+    join(ROOT, "node_modules/.bin/wrangler"),
+    ["deploy", "--dry-run", "--outdir", "dist", "-c", "wrangler.toml"],
+    { cwd: join(ROOT, "bench/baseline-ts"), encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
+  );
+  if (r.status !== 0) fail(`wrangler could not bundle bench/baseline-ts:\n${r.stdout}\n${r.stderr}`);
+  const upload = r.stdout.match(/Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/);
+  mkdirSync(join(WORK, "baseline"), { recursive: true });
+  copyFileSync("bench/baseline-ts/dist/index.js", join(WORK, "baseline/index.js"));
+  mkdirSync(join(WORK, "floor"), { recursive: true });
+  copyFileSync("bench/floor/worker.js", join(WORK, "floor/worker.js"));
+  return { wranglerUpload: upload ? { rawKiB: Number(upload[1]), gzipKiB: Number(upload[2]) } : null };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  const mem = readFileSync("/proc/meminfo", "utf8").match(/MemTotal:\s+(\d+)/);
+  const head = sh("git", ["rev-parse", "--short=12", "HEAD"]);
+  const dirty = sh("git", ["status", "--porcelain"]);
+  return {
+    cpu: `${cpus[0]?.model ?? "unknown"} x ${cpus.length}`,
+    memGiB: mem ? (Number(mem[1]) / 1048576).toFixed(1) : "?",
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    workerd: sh(WORKERD, ["--version"]) ?? "?",
+    rustc: sh("rustc", ["--version"]) ?? "?",
+    commit: head ? `${head}${dirty ? " (with uncommitted changes)" : ""}` : "no commit yet (working tree)",
+    ours: sha12(readFileSync(join(WORK, "ours/index_bg.wasm"))),
+    baseline: sha12(readFileSync(join(WORK, "baseline/index.js"))),
+    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(" "),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Emulator and workers
+// ------------------------------------------------------------------------------------------------
+
+async function startEmulator() {
+  const proc = spawn(
+    "target/release/tim-emulator",
+    ["--listen", "127.0.0.1:0", "--sdkappid", SDKAPPID, "--secret-key", TIM_KEY, "--admin", ADMIN, "--rate-limit", "0"],
+    { stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
+  const exited = new Promise((r) => proc.once("exit", r));
+  const emu = {
+    pid: proc.pid,
+    async stop() {
+      try {
+        process.kill(-proc.pid, "SIGTERM");
+      } catch {}
+      await Promise.race([exited, sleep(3000)]);
+    },
+  };
+  children.add(emu);
+  let out = "";
+  proc.stderr.on("data", (d) => (out += d));
+  emu.url = await Promise.race([
+    new Promise((res) =>
+      proc.stdout.on("data", (d) => {
+        out += d;
+        const m = out.match(/tim-emulator listening on (http:\/\/127\.0\.0\.1:\d+)/);
+        if (m) res(m[1]);
+      }),
+    ),
+    exited.then(() => fail(`tim-emulator exited: ${out}`)),
+    sleep(10_000).then(() => fail("tim-emulator did not start in 10 s")),
+  ]);
+  const control = async (method, path) => {
+    const r = await fetch(`${emu.url}${path}`, { method });
+    if (r.status !== 200) fail(`emulator ${method} ${path}: ${r.status}`);
+    return r.json();
+  };
+  emu.reset = () => control("POST", "/_emulator/reset");
+  emu.accounts = async () => (await control("GET", "/_emulator/accounts")).accounts;
+  return emu;
+}
+
+function workerDefs(emu) {
+  const api = new (require("tls-sig-api-v2/TLSSigAPIv2.js").Api)(Number(SDKAPPID), TIM_KEY);
+  const floorUrl =
+    `${emu.url}/v4/im_open_login_svc/account_import?sdkappid=${SDKAPPID}&identifier=${ADMIN}` +
+    `&usersig=${api.genUserSig(ADMIN, 86400)}&random=1&contenttype=json`;
+  const tim = { TIM_SDKAPPID: SDKAPPID, TIM_SECRET_KEY: TIM_KEY, TIM_ADMIN: ADMIN, TIM_BASE_URL: emu.url, CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET };
+  return [
+    {
+      key: "floor",
+      label: "floor (JS: read, 1 fetch, answer)",
+      tag: "f",
+      config: (v8Flags) =>
+        workerdConfig({
+          dir: WORK,
+          modules: [{ name: "worker.js", kind: "esModule", path: join(WORK, "floor/worker.js") }],
+          compatibilityDate: COMPAT_DATE,
+          bindings: { FLOOR_URL: floorUrl },
+          v8Flags,
+        }),
+    },
+    {
+      key: "baseline",
+      label: "baseline (TypeScript, npm libs)",
+      tag: "b",
+      config: (v8Flags) =>
+        workerdConfig({
+          dir: WORK,
+          modules: [{ name: "index.js", kind: "esModule", path: join(WORK, "baseline/index.js") }],
+          compatibilityDate: COMPAT_DATE,
+          compatibilityFlags: ["nodejs_compat"],
+          bindings: tim,
+          v8Flags,
+        }),
+    },
+    {
+      key: "ours",
+      label: "tim-onboard (Rust/wasm)",
+      tag: "o",
+      config: (v8Flags, dir = join(WORK, "ours")) =>
+        workerdConfig({
+          dir: WORK,
+          modules: [
+            { name: "index.js", kind: "esModule", path: join(dir, "index.js") },
+            { name: "index_bg.wasm", kind: "wasm", path: join(dir, "index_bg.wasm") },
+          ],
+          compatibilityDate: COMPAT_DATE,
+          bindings: tim,
+          v8Flags,
+        }),
+    },
+  ];
+}
+
+async function launch(def, { suffix = "", v8Flags = [], config } = {}) {
+  const w = await startWorkerd({ name: `${def.key}${suffix}`, dir: WORK, config: config ?? def.config(v8Flags) });
+  children.add(w);
+  w.stopAndForget = async () => {
+    await w.stop();
+    children.delete(w);
+  };
+  return w;
+}
+
+/** Waits until the worker answers (any status) or fails with its output. */
+async function ready(w) {
+  for (let i = 0; i < 200; i++) {
+    if (!w.alive()) fail(`workerd ${w.name} exited: ${w.output()}`);
+    try {
+      await send(w.url, "/", { body: Buffer.alloc(0), headers: {} });
+      return;
+    } catch {
+      await sleep(25);
+    }
+  }
+  fail(`workerd ${w.name} did not answer: ${w.output()}`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Phases
+// ------------------------------------------------------------------------------------------------
+
+/** Sanity: every worker answers 200 to a valid delivery; ours and baseline 401 to forged ones and really import. */
+async function sanity(defs, procs, emu) {
+  const problems = [];
+  for (const def of defs) {
+    const w = procs[def.key];
+    const [ok] = signedDeliveries(WEBHOOK_SECRET, `${def.tag}s${RUN_TAG}`, 1);
+    const before = (await emu.accounts()).length;
+    const r = await send(w.url, PATH, ok);
+    if (r.status !== 200) problems.push(`${def.key}: valid delivery answered ${r.status} ${r.text}`);
+    if (def.key === "floor") continue;
+    let body = null;
+    try {
+      body = JSON.parse(r.text);
+    } catch {}
+    if (body?.status !== "imported" || body?.user_id !== ok.userId)
+      problems.push(`${def.key}: valid delivery body is ${r.text}, expected status imported for ${ok.userId}`);
+    const accounts = await emu.accounts();
+    if (accounts.length !== before + 1 || !accounts.some((a) => a.UserID === ok.userId))
+      problems.push(`${def.key}: the emulator did not gain account ${ok.userId} (${before} -> ${accounts.length})`);
+
+    const [forged] = signedDeliveries(OTHER_SECRET, `${def.tag}x${RUN_TAG}`, 1);
+    const tampered = { ...ok, body: Buffer.from(ok.body.toString().replace('"Example"', '"Mallory"')) };
+    const unsigned = { ...ok, headers: { "content-type": "application/json" } };
+    for (const [what, d] of [["forged (other secret)", forged], ["tampered body", tampered], ["unsigned", unsigned]]) {
+      const f = await send(w.url, PATH, d);
+      if (f.status !== 401) problems.push(`${def.key}: ${what} delivery answered ${f.status} ${f.text}, expected 401`);
+    }
+    if ((await emu.accounts()).some((a) => a.UserID === forged.userId)) problems.push(`${def.key}: a forged delivery was imported`);
+  }
+  if (problems.length) fail(`sanity check failed:\n  ${problems.join("\n  ")}`);
+  log("sanity: all workers answer 200 to a valid delivery; ours and baseline answer 401 to forged, tampered and unsigned ones and import into the emulator");
+}
+
+/** One measured segment: `count` fresh deliveries to one worker at `concurrency`. */
+async function segment(def, w, emu, { tag, count, concurrency, checkImports = true }) {
+  const deliveries = signedDeliveries(WEBHOOK_SECRET, tag, count); // signed before the timed window
+  await emu.reset();
+  let cpu0, cpu1, m0, m1, emu0, emu1, self0, self1, sched0, sched1;
+  const res = await drive({
+    baseUrl: w.url,
+    path: PATH,
+    deliveries,
+    concurrency,
+    before: () => {
+      m0 = machineJiffies();
+      emu0 = cpuMicros(emu.pid);
+      self0 = process.cpuUsage();
+      sched0 = schedMicros(w.pid);
+      cpu0 = cpuMicros(w.pid);
+    },
+    after: () => {
+      cpu1 = cpuMicros(w.pid);
+      sched1 = schedMicros(w.pid);
+      self1 = process.cpuUsage(self0);
+      emu1 = cpuMicros(emu.pid);
+      m1 = machineJiffies();
+    },
+  });
+  if (res.failures.length) {
+    fail(`${def.key}: ${res.failures.length}/${count} requests failed, e.g. ${res.failures[0].status} ${res.failures[0].text}\n${w.output().slice(-2000)}`);
+  }
+  if (checkImports && def.key !== "floor") {
+    const n = (await emu.accounts()).length;
+    if (n !== count) fail(`${def.key}: ${count} deliveries answered 200 but the emulator holds ${n} accounts`);
+  }
+  const machineBusyUs = ((m1.busy - m0.busy) * 1e6) / 100;
+  const ourUs = cpu1 - cpu0 + (emu1 - emu0) + self1.user + self1.system;
+  return {
+    cpuPerReq: (cpu1 - cpu0) / count,
+    // Cross-check with nanosecond resolution (live threads only, from /proc/<pid>/task/*/schedstat).
+    schedPerReq: (sched1 - sched0) / count,
+    rps: count / (res.wallMs / 1000),
+    p50: quantile(res.latMs, 0.5),
+    p99: quantile(res.latMs, 0.99),
+    wallMs: res.wallMs,
+    // CPU of everything else on the machine during the segment, in cores (contention indicator).
+    otherCores: Math.max(0, machineBusyUs - ourUs) / (res.wallMs * 1000),
+    peakRssMiB: peakRssKiB(w.pid) / 1024,
+  };
+}
+
+async function cpuPhase(defs, procs, emu, results) {
+  log(`\n[1/5] CPU per signup: ${CFG.rounds} rounds x ${CFG.perRound} deliveries per worker, concurrency ${CFG.concurrency}`);
+  if (CFG.warmup > 0) {
+    for (const def of defs) {
+      await segment(def, procs[def.key], emu, { tag: `${def.tag}w${RUN_TAG}`, count: CFG.warmup, concurrency: CFG.concurrency });
+    }
+  }
+  for (let r = 0; r < CFG.rounds; r++) {
+    for (const def of rotate(defs, r)) {
+      const s = await segment(def, procs[def.key], emu, { tag: `${def.tag}c${r}${RUN_TAG}`, count: CFG.perRound, concurrency: CFG.concurrency });
+      (results.cpu[def.key] ??= []).push(s);
+      log(`  round ${r + 1} ${def.key.padEnd(8)} ${s.cpuPerReq.toFixed(0).padStart(5)} us CPU/req  ${s.rps.toFixed(0).padStart(5)} req/s  other load ${s.otherCores.toFixed(2)} cores`);
+    }
+  }
+}
+
+async function latencyPhase(defs, procs, emu, results) {
+  log(`\n[2/5] throughput and latency: ${CFG.latRounds} rounds x ${CFG.latN} deliveries per worker at concurrency ${LAT_CONCURRENCY.join(" and ")}`);
+  for (const c of LAT_CONCURRENCY) {
+    for (let r = 0; r < CFG.latRounds; r++) {
+      for (const def of rotate(defs, r)) {
+        const s = await segment(def, procs[def.key], emu, { tag: `${def.tag}l${c}_${r}${RUN_TAG}`, count: CFG.latN, concurrency: c });
+        ((results.latency[c] ??= {})[def.key] ??= []).push(s);
+        log(`  c=${String(c).padEnd(2)} round ${r + 1} ${def.key.padEnd(8)} ${s.rps.toFixed(0).padStart(5)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  ${s.cpuPerReq.toFixed(0)} us CPU/req`);
+      }
+    }
+  }
+}
+
+/**
+ * Cold start: a fresh workerd process per sample. The listening socket exists before the spawn,
+ * so the first delivery is sent at once and waits in the accept backlog; the time from spawn to
+ * its response covers process start, compiling and instantiating the modules and the first
+ * request (including the first connection to the upstream).
+ */
+async function coldPhase(defs, emu, results) {
+  log(`\n[3/5] cold start: ${CFG.cold} fresh workerd processes per worker`);
+  for (let i = 0; i < CFG.cold; i++) {
+    for (const def of rotate(defs, i)) {
+      const [first, second] = signedDeliveries(WEBHOOK_SECRET, `${def.tag}k${i}${RUN_TAG}`, 2);
+      const w = await launch(def, { suffix: "-cold" });
+      const r1 = await send(w.url, PATH, first); // fresh connection
+      const firstMs = Number(process.hrtime.bigint() - w.spawnedAt) / 1e6;
+      const cpuFirstUs = schedMicros(w.pid);
+      const t = process.hrtime.bigint();
+      const r2 = await send(w.url, PATH, second);
+      const secondMs = Number(process.hrtime.bigint() - t) / 1e6;
+      const rssKiB = peakRssKiB(w.pid);
+      await w.stopAndForget();
+      if (r1.status !== 200 || r2.status !== 200) fail(`${def.key} cold start: answered ${r1.status}/${r2.status}: ${r1.text} ${w.output()}`);
+      const c = (results.cold[def.key] ??= { firstMs: [], cpuFirstMs: [], secondMs: [], rssMiB: [] });
+      c.firstMs.push(firstMs);
+      c.cpuFirstMs.push(cpuFirstUs / 1000);
+      c.secondMs.push(secondMs);
+      c.rssMiB.push(rssKiB / 1024);
+    }
+  }
+  for (const def of defs) {
+    const c = results.cold[def.key];
+    log(`  ${def.key.padEnd(8)} spawn->first response ${median(c.firstMs).toFixed(1)} ms (CPU ${median(c.cpuFirstMs).toFixed(1)} ms), second request ${median(c.secondMs).toFixed(2)} ms`);
+  }
+}
+
+function sizes(wranglerUpload) {
+  const f = (p) => {
+    const b = readFileSync(p);
+    return { raw: b.length, gzip: gzipSync(b, { level: 9 }).length };
+  };
+  const wasm = f(join(WORK, "ours/index_bg.wasm"));
+  const glue = f(join(WORK, "ours/index.js"));
+  const base = f(join(WORK, "baseline/index.js"));
+  return {
+    ours: { wasm, glue, total: { raw: wasm.raw + glue.raw, gzip: wasm.gzip + glue.gzip } },
+    baseline: { bundle: base, total: base, wrangler: wranglerUpload },
+  };
+}
+
+function microPhase(results) {
+  log(`\n[4/5] microbenchmarks (criterion, native): cargo bench --bench core`);
+  const args = ["bench", "--bench", "core", "--", "--warm-up-time", String(Math.max(0.2, CFG.microTime / 2)), "--measurement-time", String(CFG.microTime), "--noplot"];
+  const r = spawnSync("cargo", args, { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) {
+    results.micro = { error: `cargo bench failed (exit ${r.status}); see the output above` };
+    return;
+  }
+  const dir = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, "target"), "criterion");
+  const rows = [];
+  for (const [group, name, label] of [
+    ["usersig", "generate", "UserSig generate (HMAC-SHA256, zlib, base64)"],
+    ["usersig", "verify", "UserSig verify"],
+    ["usersig", "admin_cache_hit", "admin UserSig cache hit (per request)"],
+    ["webhook", "verify_2KiB", "webhook verify, 2 KiB body"],
+    ["webhook", "clerk_parse_2KiB", "Clerk payload parse, 2 KiB body"],
+    ["webhook", "secret_parse", "whsec_ secret parse (per request)"],
+    ["tim", "parse_response", "Tencent answer parse"],
+  ]) {
+    const p = join(dir, group, name, "new/estimates.json");
+    if (!existsSync(p)) continue;
+    const e = JSON.parse(readFileSync(p, "utf8"));
+    rows.push({
+      id: `${group}/${name}`,
+      label,
+      ns: e.median.point_estimate,
+      lo: e.median.confidence_interval.lower_bound,
+      hi: e.median.confidence_interval.upper_bound,
+    });
+  }
+  results.micro = { rows };
+}
+
+/** Builds a copy of our Worker that keeps the wasm names section (for readable profiles). */
+function namedBuild() {
+  const out = "bench/.work/named";
+  log("building a names-keeping copy of the Worker for the profile (worker-build --release --out-dir bench/.work/named) ...");
+  const env = {
+    ...process.env,
+    PATH: `${os.homedir()}/.cargo/bin:${process.env.PATH}`,
+    WASM_BINDGEN_BIN: process.env.WASM_BINDGEN_BIN ?? `${os.homedir()}/.cargo/bin/wasm-bindgen`,
+    ESBUILD_BIN: process.env.ESBUILD_BIN ?? join(ROOT, "node_modules/.bin/esbuild"),
+    WASM_OPT_BIN: process.env.WASM_OPT_BIN ?? join(ROOT, "node_modules/.bin/wasm-opt"),
+  };
+  const r = spawnSync("worker-build", ["--release", "--out-dir", out], { stdio: ["ignore", "inherit", "inherit"], env });
+  if (r.status !== 0 || !existsSync(join(out, "index_bg.wasm"))) {
+    log("  named build failed; profiling the stripped build (wasm functions by index)");
+    return null;
+  }
+  return join(ROOT, out);
+}
+
+async function profilePhase(defs, emu, results, namedDir) {
+  log(`\n[5/5] profile (perf record, V8 --perf-basic-prof): ${CFG.profileN} deliveries per worker, concurrency ${CFG.concurrency}`);
+  if (!perfAvailable()) {
+    results.profile = { error: "perf is not available (install linux-perf or lower kernel.perf_event_paranoid)" };
+    log(`  skipped: ${results.profile.error}`);
+    return;
+  }
+  results.profile = { named: Boolean(namedDir), workers: {} };
+  for (const def of defs) {
+    const v8Flags = ["--perf-basic-prof"];
+    const config = def.key === "ours" && namedDir ? def.config(v8Flags, namedDir) : def.config(v8Flags);
+    const w = await launch(def, { suffix: "-perf", config });
+    await ready(w);
+    await segment(def, w, emu, { tag: `${def.tag}pw${RUN_TAG}`, count: Math.max(CFG.warmup, 500), concurrency: CFG.concurrency });
+    const data = join(WORK, `perf-${def.key}.data`);
+    const rec = perfRecord(w.pid, data);
+    await rec.ready;
+    const s = await segment(def, w, emu, { tag: `${def.tag}p${RUN_TAG}`, count: CFG.profileN, concurrency: CFG.concurrency });
+    await rec.stop();
+    const sum = summarize(data);
+    results.profile.workers[def.key] = { cpuPerReq: s.cpuPerReq, ...sum };
+    log(`  ${def.key.padEnd(8)} ${s.cpuPerReq.toFixed(0)} us CPU/req under perf`);
+    if (def.key === "ours" && CFG.profileLate) {
+      // The same isolate again after as many deliveries as the CPU phase sends: per-isolate state
+      // that grows with traffic (caches, tables) shows up here and not in a fresh isolate.
+      const total = CFG.warmup + CFG.n;
+      const done = Math.max(CFG.warmup, 500) + CFG.profileN;
+      for (let sent = done, i = 0; sent < total; sent += 4000, i++) {
+        await segment(def, w, emu, { tag: `${def.tag}pf${i}${RUN_TAG}`, count: Math.min(4000, total - sent), concurrency: CFG.concurrency });
+      }
+      const late = join(WORK, "perf-ours-late.data");
+      const rec2 = perfRecord(w.pid, late);
+      await rec2.ready;
+      const s2 = await segment(def, w, emu, { tag: `${def.tag}pl${RUN_TAG}`, count: CFG.profileN, concurrency: CFG.concurrency });
+      await rec2.stop();
+      results.profile.late = { after: Math.max(total, done), cpuPerReq: s2.cpuPerReq, ...summarize(late) };
+      log(`  ours after ${results.profile.late.after} deliveries in the same isolate: ${s2.cpuPerReq.toFixed(0)} us CPU/req under perf`);
+    }
+    await w.stopAndForget();
+  }
+
+  // Cold start: what a fresh process spends its CPU on until the first response.
+  const k = Math.min(5, Math.max(1, CFG.cold));
+  const data = join(WORK, "perf-cold.data");
+  const rec = perfRecordAll(data);
+  await rec.ready;
+  const pids = {};
+  for (let i = 0; i < k; i++) {
+    for (const def of rotate(defs, i)) {
+      const [d] = signedDeliveries(WEBHOOK_SECRET, `${def.tag}pk${i}${RUN_TAG}`, 1);
+      const w = await launch(def, { suffix: "-coldperf" });
+      const r = await send(w.url, PATH, d);
+      (pids[def.key] ??= []).push(w.pid);
+      await w.stopAndForget();
+      if (r.status !== 200) fail(`${def.key} cold start under perf: ${r.status} ${r.text}`);
+    }
+  }
+  await rec.stop();
+  results.profile.cold = coldSummary(data, pids, rec.freq);
+  log(`  cold start: ${k} processes per worker sampled`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Report
+// ------------------------------------------------------------------------------------------------
+
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+const rng = (s, d = 0) => `${fmt(s.median, d)} [${fmt(s.min, d)}–${fmt(s.max, d)}]`;
+const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+const ratio = (a, b) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : "n/a");
+
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;
+  return [line(headers), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+function report(defs, results, meta) {
+  const out = [];
+  const label = Object.fromEntries(defs.map((d) => [d.key, d.label]));
+  out.push(`Run: ${meta.date} · commit ${meta.machine.commit} · ours wasm sha256 ${meta.machine.ours} · baseline bundle sha256 ${meta.machine.baseline}`);
+  out.push(
+    `Machine: ${meta.machine.cpu} · ${meta.machine.memGiB} GiB · ${meta.machine.kernel} · node ${meta.machine.node} · ${meta.machine.workerd} · ${meta.machine.rustc} · load average at start ${meta.machine.loadavg}`,
+  );
+  out.push(`Settings: ${JSON.stringify({ ...CFG, skip: [...CFG.skip] })}`);
+
+  const budgets = [];
+  if (results.cpu.ours) {
+    const per = (k) => results.cpu[k].map((s) => s.cpuPerReq);
+    const own = (k) => results.cpu[k].map((s, i) => s.cpuPerReq - results.cpu.floor[i].cpuPerReq);
+    const tot = Object.fromEntries(defs.map((d) => [d.key, stats(per(d.key))]));
+    const above = Object.fromEntries(defs.map((d) => [d.key, stats(own(d.key))]));
+    const other = stats(defs.flatMap((d) => results.cpu[d.key].map((s) => s.otherCores)));
+    out.push(
+      `\n### CPU per verified signup (workerd user+sys from /proc, ${CFG.rounds} rounds x ${CFG.perRound} deliveries, concurrency ${CFG.concurrency}; median [min–max] over rounds)\n`,
+    );
+    out.push(
+      table(
+        ["worker", "total CPU us/request", "own CPU above floor us/request", "total vs baseline", "own vs baseline", "total by round, in order", "peak RSS MiB"],
+        defs.map((d) => [
+          label[d.key],
+          rng(tot[d.key]),
+          d.key === "floor" ? "— (the floor)" : rng(above[d.key]),
+          d.key === "floor" ? "" : ratio(tot[d.key].median, tot.baseline.median),
+          d.key === "floor" ? "" : ratio(above[d.key].median, above.baseline.median),
+          per(d.key).map((x) => fmt(x)).join(", "),
+          fmt(Math.max(...results.cpu[d.key].map((s) => s.peakRssMiB))),
+        ]),
+      ),
+    );
+    for (const d of defs) {
+      const v = per(d.key);
+      const firstOther = results.cpu[d.key][0].otherCores;
+      if (v.length >= 3 && v[v.length - 1] > 1.25 * v[0] && v[v.length - 2] > 1.25 * v[0])
+        out.push(
+          `\n**Drift:** ${label[d.key]} spends more CPU per request the more deliveries its isolate has seen (${fmt(v[0])} -> ${fmt(v[v.length - 1])} us from the first to the last round${firstOther > 0.3 ? "; the machine was busy in the first round" : ""}): per-isolate state that grows with traffic. See the late profile below.`,
+        );
+    }
+    const sched = defs.map((d) => `${d.key} ${fmt(median(results.cpu[d.key].map((s) => s.schedPerReq)))}`).join(", ");
+    out.push(`\nCross-check with nanosecond schedstat counters (median us/request): ${sched}.`);
+    out.push(`Other load on the machine during these segments: ${rng(other, 2)} cores busy outside the benchmark's processes.`);
+    results.summary = { total: tot, above };
+    budgets.push([
+      "total CPU per signup ≤ baseline",
+      tot.ours.median <= tot.baseline.median ? "PASS" : "FAIL",
+      `${fmt(tot.ours.median)} vs ${fmt(tot.baseline.median)} us (${ratio(tot.ours.median, tot.baseline.median)})`,
+    ]);
+    budgets.push([
+      "own CPU above floor ≥ 3x below baseline",
+      above.ours.median * 3 <= above.baseline.median ? "PASS" : "FAIL",
+      `${fmt(above.ours.median)} vs ${fmt(above.baseline.median)} us (baseline/ours = ${ratio(above.baseline.median, above.ours.median)})`,
+    ]);
+  }
+
+  if (Object.keys(results.latency).length) {
+    out.push(`\n### Throughput and latency (${CFG.latRounds} rounds x ${CFG.latN} deliveries; median [min–max] over rounds; the load generator shares the 2 cores)\n`);
+    const rows = [];
+    for (const c of LAT_CONCURRENCY) {
+      for (const d of defs) {
+        const segs = results.latency[c]?.[d.key];
+        if (!segs) continue;
+        rows.push([
+          c,
+          label[d.key],
+          rng(stats(segs.map((s) => s.rps))),
+          rng(stats(segs.map((s) => s.p50)), 2),
+          rng(stats(segs.map((s) => s.p99)), 2),
+          rng(stats(segs.map((s) => s.cpuPerReq))),
+        ]);
+      }
+    }
+    out.push(table(["concurrency", "worker", "requests/s", "p50 ms", "p99 ms", "CPU us/request"], rows));
+  }
+
+  if (results.sizes) {
+    const s = results.sizes;
+    out.push(`\n### Size (gzip -9; the upload is every module)\n`);
+    out.push(
+      table(
+        ["worker", "module", "raw", "gzip"],
+        [
+          [label.ours, "index_bg.wasm", kib(s.ours.wasm.raw), kib(s.ours.wasm.gzip)],
+          [label.ours, "index.js (wasm-bindgen glue)", kib(s.ours.glue.raw), kib(s.ours.glue.gzip)],
+          [label.ours, "total upload", kib(s.ours.total.raw), kib(s.ours.total.gzip)],
+          [
+            label.baseline,
+            `index.js bundle (wrangler: ${s.baseline.wrangler ? `${s.baseline.wrangler.rawKiB} KiB / gzip ${s.baseline.wrangler.gzipKiB} KiB` : "n/a"})`,
+            kib(s.baseline.total.raw),
+            kib(s.baseline.total.gzip),
+          ],
+          ["ratio ours/baseline", "total upload", ratio(s.ours.total.raw, s.baseline.total.raw), ratio(s.ours.total.gzip, s.baseline.total.gzip)],
+        ],
+      ),
+    );
+  }
+
+  if (Object.keys(results.cold).length) {
+    const c = results.cold;
+    const first = Object.fromEntries(defs.map((d) => [d.key, stats(c[d.key].firstMs)]));
+    out.push(
+      `\n### Cold start (${CFG.cold} fresh workerd processes per worker: spawn -> response to the first delivery; median [min–max])\n`,
+    );
+    out.push(
+      table(
+        ["worker", "spawn -> first response ms", "above floor ms", "CPU to first response ms", "second request ms", "peak RSS MiB"],
+        defs.map((d) => [
+          label[d.key],
+          rng(first[d.key], 1),
+          d.key === "floor" ? "—" : fmt(first[d.key].median - first.floor.median, 1),
+          rng(stats(c[d.key].cpuFirstMs), 1),
+          rng(stats(c[d.key].secondMs), 2),
+          fmt(median(c[d.key].rssMiB), 1),
+        ]),
+      ),
+    );
+    out.push(
+      `\n"Above floor" is the cold-start cost of the Worker's own script (compile + instantiate + its first request), with workerd's process start and the first upstream connection (paid by the floor too) taken out.`,
+    );
+    const oursCold = first.ours.median - first.floor.median;
+    budgets.push([
+      "cold start ≤ 10 ms (above floor)",
+      oursCold <= 10 ? "PASS" : "FAIL",
+      `${fmt(oursCold, 1)} ms (baseline ${fmt(first.baseline.median - first.floor.median, 1)} ms; ratio ${ratio(oursCold, first.baseline.median - first.floor.median)})`,
+    ]);
+  }
+
+  if (results.micro) {
+    out.push(`\n### Microbenchmarks (criterion, native x86-64, release profile = opt-level "z"; median and 95% CI)\n`);
+    if (results.micro.error) out.push(`not measured: ${results.micro.error}`);
+    else out.push(table(["operation", "ns/op", "95% CI"], results.micro.rows.map((r) => [r.label, fmt(r.ns), `${fmt(r.lo)}–${fmt(r.hi)}`])));
+  }
+
+  if (results.profile?.workers) {
+    const p = { ...results.profile.workers };
+    const late = results.profile.late;
+    if (late) p.late = late;
+    const cats = [...new Set(Object.values(p).flatMap((w) => Object.keys(w.categories)))];
+    const us = (k, c) => ((p[k]?.categories[c] ?? 0) / 100) * (p[k]?.cpuPerReq ?? NaN);
+    cats.sort((a, b) => us("ours", b) - us("ours", a));
+    out.push(
+      `\n### Where the CPU goes (perf, ${CFG.profileN} deliveries per worker in a fresh process after ${Math.max(CFG.warmup, 500)} warm-up deliveries; us/request = share of samples x CPU/request in the same window${late ? `; "ours late" is the same isolate after ${late.after} deliveries` : ""})\n`,
+    );
+    out.push(
+      table(
+        ["category", ...defs.map((d) => d.key), "ours − baseline", ...(late ? ["ours late"] : [])],
+        [
+          ...cats.map((c) => [c, ...defs.map((d) => fmt(us(d.key, c))), fmt(us("ours", c) - us("baseline", c)), ...(late ? [fmt(us("late", c))] : [])]),
+          [
+            "total (CPU/request under perf)",
+            ...defs.map((d) => fmt(p[d.key]?.cpuPerReq)),
+            fmt(p.ours?.cpuPerReq - p.baseline?.cpuPerReq),
+            ...(late ? [fmt(late.cpuPerReq)] : []),
+          ],
+        ],
+      ),
+    );
+    if (p.ours) {
+      const cpu = p.ours.cpuPerReq;
+      const glue = p.ours.glue.filter((g) => /^__wbg|^__wbindgen/.test(g.sym)).slice(0, 15);
+      out.push(`\nours: wasm-bindgen imports (JS glue in index.js) by inclusive CPU, including the runtime call each makes:\n`);
+      out.push(table(["glue function", "inclusive us/request", "share"], glue.map((g) => [g.sym, fmt((g.total / 100) * cpu, 1), `${g.total.toFixed(1)}%`])));
+      out.push(
+        `\nours: hottest wasm functions (self CPU${results.profile.named ? `; profiled on a names-keeping build of the same source, wasm sha256 ${meta.machine.named}` : "; names stripped"}):\n`,
+      );
+      out.push(table(["wasm function", "self us/request", "share"], p.ours.wasm.slice(0, 12).map((g) => [g.sym.slice(0, 100), fmt((g.self / 100) * cpu, 1), `${g.self.toFixed(1)}%`])));
+    }
+  }
+
+  if (results.profile?.late) {
+    const l = results.profile.late;
+    out.push(`\nours late (after ${l.after} deliveries in one isolate): hottest wasm functions (self CPU):\n`);
+    out.push(table(["wasm function", "self us/request", "share"], l.wasm.slice(0, 6).map((g) => [g.sym.slice(0, 100), fmt((g.self / 100) * l.cpuPerReq, 1), `${g.self.toFixed(1)}%`])));
+  }
+
+  if (results.profile?.workers?.baseline) {
+    const b = results.profile.workers.baseline;
+    out.push(`\nbaseline: hottest JS functions (self CPU; bundle functions and V8 builtins):\n`);
+    out.push(table(["JS function (file)", "self us/request", "share"], b.js.slice(0, 12).map((g) => [g.sym.slice(0, 100), fmt((g.self / 100) * b.cpuPerReq, 1), `${g.self.toFixed(1)}%`])));
+  }
+
+  if (results.profile?.cold) {
+    const c = results.profile.cold;
+    const cats = [...new Set(Object.values(c).flatMap((x) => Object.keys(x)))];
+    const ms = (k, cat) => c[k]?.[cat] ?? 0;
+    cats.sort((a, b) => ms("ours", b) - ms("ours", a));
+    const total = (k) => Object.values(c[k] ?? {}).reduce((a, b) => a + b, 0);
+    out.push(`\n### Cold start CPU by category (perf -a while fresh processes start and answer one delivery; ms per process, all threads)\n`);
+    out.push(
+      table(
+        ["category", ...defs.map((d) => d.key), "ours − floor", "baseline − floor"],
+        [
+          ...cats.map((cat) => [cat, ...defs.map((d) => fmt(ms(d.key, cat), 1)), fmt(ms("ours", cat) - ms("floor", cat), 1), fmt(ms("baseline", cat) - ms("floor", cat), 1)]),
+          ["total", ...defs.map((d) => fmt(total(d.key), 1)), fmt(total("ours") - total("floor"), 1), fmt(total("baseline") - total("floor"), 1)],
+        ],
+      ),
+    );
+  }
+
+  if (budgets.length) {
+    out.push(`\n### Budgets\n`);
+    out.push(table(["target", "result", "measured"], budgets));
+  }
+  return out.join("\n");
+}
+
+function writeResults(text, meta) {
+  const file = join(ROOT, "bench/RESULTS.md");
+  const begin = "<!-- bench:begin (written by bench/run.mjs: do not edit between these markers) -->";
+  const end = "<!-- bench:end -->";
+  const block = `${begin}\n## Latest run: ${meta.date}\n\n${text}\n${end}`;
+  let doc = existsSync(file)
+    ? readFileSync(file, "utf8")
+    : `# Benchmark results\n\nProduced by \`make bench\` (bench/run.mjs); the method is in [README.md](README.md).\n\n${begin}\n${end}\n\n## Findings\n\n(Written by hand after reading a run.)\n`;
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(end);
+  doc = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc}\n${block}\n`;
+  writeFileSync(file, doc);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Main
+// ------------------------------------------------------------------------------------------------
+
+async function main() {
+  const t0 = Date.now();
+  const { wranglerUpload } = prepareArtifacts();
+  const meta = { date: new Date().toISOString().replace(/\.\d+Z$/, "Z"), machine: machine() };
+  log(`machine: ${meta.machine.cpu}, ${meta.machine.kernel}, ${meta.machine.workerd}; load average ${meta.machine.loadavg}`);
+  const namedDir = !CFG.skip.has("profile") && !CFG.skip.has("named") && perfAvailable() ? namedBuild() : null;
+  if (namedDir) meta.machine.named = sha12(readFileSync(join(namedDir, "index_bg.wasm")));
+
+  const results = { cpu: {}, latency: {}, cold: {}, sizes: sizes(wranglerUpload) };
+  const emu = await startEmulator();
+  const defs = workerDefs(emu);
+  const procs = {};
+  for (const def of defs) procs[def.key] = await launch(def);
+  for (const def of defs) await ready(procs[def.key]);
+
+  await sanity(defs, procs, emu);
+  if (!CFG.skip.has("cpu")) await cpuPhase(defs, procs, emu, results);
+  if (!CFG.skip.has("latency")) await latencyPhase(defs, procs, emu, results);
+  for (const def of defs) await procs[def.key].stopAndForget();
+  if (!CFG.skip.has("cold")) await coldPhase(defs, emu, results);
+  if (!CFG.skip.has("profile")) await profilePhase(defs, emu, results, namedDir);
+  await cleanup();
+  if (!CFG.skip.has("micro")) microPhase(results);
+
+  meta.durationS = Math.round((Date.now() - t0) / 1000);
+  const text = report(defs, results, meta);
+  console.log(`\n${text}\n`);
+  const json = join(ROOT, `bench/results-${meta.date.replace(/[:]/g, "")}.json`);
+  writeFileSync(json, JSON.stringify({ meta, config: { ...CFG, skip: [...CFG.skip] }, results }, null, 1));
+  if (CFG.write) {
+    writeResults(text, meta);
+    log(`wrote bench/RESULTS.md and ${json.slice(ROOT.length + 1)} (${meta.durationS} s)`);
+  } else log(`wrote ${json.slice(ROOT.length + 1)} (${meta.durationS} s; RESULTS.md untouched: --no-write)`);
+  if (results.micro?.error) process.exitCode = 1;
+}
+
+main().catch(async (e) => {
+  await cleanup();
+  console.error(`\nbench failed: ${e instanceof BenchError ? e.message : e.stack}`);
+  process.exit(1);
+});
