@@ -31,7 +31,7 @@ dev: tools build emulator .dev.vars
 	  node_modules/.bin/wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
 
 ## Runs every test: native unit tests, UserSig interop against the official libraries, e2e on workerd.
-test: tools build emulator unit e2e size
+test: tools build emulator unit size e2e
 
 unit:
 	cargo test --workspace --locked

@@ -5,13 +5,11 @@
 //! (`+`→`*`, `/`→`-`, `=`→`_`). Time is always an argument so that the same inputs give the same
 //! UserSig, which is what lets tests pin vectors and the isolate cache reason about expiry.
 
+use crate::webhook::ct_eq;
+use crate::webhook::sig::hmac_sha256;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// zlib level for new UserSigs: the official Python and Node libraries use the default (6).
 const ZLIB_LEVEL: u8 = 6;
@@ -84,20 +82,9 @@ fn signed_string(
     s
 }
 
-fn mac(key: &str, message: &str) -> HmacSha256 {
-    // HMAC accepts keys of any length, so this constructor cannot fail.
-    let mut mac = match HmacSha256::new_from_slice(key.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => unreachable_hmac(),
-    };
-    mac.update(message.as_bytes());
-    mac
-}
-
-#[cold]
-fn unreachable_hmac() -> ! {
-    // `Hmac::new_from_slice` only errs for fixed-size-key MACs; HMAC has none.
-    unreachable!("HMAC-SHA256 accepts every key length")
+/// HMAC-SHA256 keyed with the secret key's bytes (not hex-decoded), as every official library does.
+fn mac(key: &str, message: &str) -> [u8; 32] {
+    hmac_sha256(key.as_bytes(), &[message.as_bytes()])
 }
 
 /// Tencent's base64 variant of `bytes` (standard base64, then `+*`, `/-`, `=_`).
@@ -137,14 +124,10 @@ pub fn generate(
     userbuf: Option<&[u8]>,
 ) -> String {
     let userbuf_b64 = userbuf.map(|b| STANDARD.encode(b));
-    let sig = STANDARD.encode(
-        mac(
-            key,
-            &signed_string(identifier, sdkappid, now, expire, userbuf_b64.as_deref()),
-        )
-        .finalize()
-        .into_bytes(),
-    );
+    let sig = STANDARD.encode(mac(
+        key,
+        &signed_string(identifier, sdkappid, now, expire, userbuf_b64.as_deref()),
+    ));
     // Same key order as the official Python library; serde_json escapes the identifier.
     let id_json = serde_json::Value::String(identifier.to_owned()).to_string();
     let mut doc = format!(
@@ -237,8 +220,7 @@ pub fn verify(
         return Err(UserSigError::UserBufMismatch);
     }
     let userbuf_b64 = claims.userbuf.as_ref().map(|b| STANDARD.encode(b));
-    // `verify_slice` is constant-time and rejects a digest of the wrong length.
-    mac(
+    let expected = mac(
         key,
         &signed_string(
             &claims.identifier,
@@ -247,9 +229,11 @@ pub fn verify(
             claims.expire,
             userbuf_b64.as_deref(),
         ),
-    )
-    .verify_slice(&sig)
-    .map_err(|_| UserSigError::BadSignature)?;
+    );
+    // Constant-time, and false for a digest of the wrong length.
+    if !ct_eq(&sig, &expected) {
+        return Err(UserSigError::BadSignature);
+    }
     Ok(claims)
 }
 
