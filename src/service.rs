@@ -539,28 +539,15 @@ async fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::block_on;
     use crate::webhook::standard;
     use std::cell::{Cell, RefCell};
     use std::collections::VecDeque;
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const KEY: &str = "tencent-key";
     const NOW_MS: u64 = 1_700_000_000_000;
     const DOC: &str = include_str!("../tests/fixtures/clerk_user_created.json");
-
-    /// Runs a future whose awaits all complete at once (the fake Io never pends).
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let mut f = pin!(f);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     struct FakeIo {
         now: Cell<u64>,

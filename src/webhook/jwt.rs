@@ -370,7 +370,7 @@ pub(crate) mod testing {
     use crate::tim::TransportError;
     use std::cell::Cell;
     use std::future::Future;
-    use std::pin::{pin, Pin};
+    use std::pin::Pin;
     use std::task::{Context, Poll, Waker};
 
     /// The published test key `test-key-1` (tests/fixtures/jwt/README.md).
@@ -463,16 +463,7 @@ pub(crate) mod testing {
         }
     }
 
-    /// Runs a future to completion (the fake never waits on anything real).
-    pub fn block_on<F: Future>(f: F) -> F::Output {
-        let mut f = pin!(f);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
+    pub use crate::testing::block_on;
 
     /// Polls a future once.
     pub fn poll_once<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {

@@ -270,12 +270,10 @@ pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::block_on;
     use crate::tim::TransportError;
     use ed25519_dalek::{Signer, SigningKey};
     use std::cell::Cell;
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
 
     // Vector D (auth-webhooks.md §0.3): seed, derived public key, message and signature.
     const SEED_B64: &str = "VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk=";
@@ -314,17 +312,6 @@ mod tests {
         }
         fn now_ms(&self) -> u64 {
             0
-        }
-    }
-
-    /// Runs a future whose awaits all complete at once (the fake never pends).
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let mut f = pin!(f);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
         }
     }
 
