@@ -11,6 +11,7 @@ use crate::service::{self, IsolateState, MAX_BODY_BYTES};
 use crate::tim::TransportError;
 use crate::webhook::{HeaderMap, KeyIo};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::{event, js_sys, web_sys, Context, Env};
@@ -59,48 +60,27 @@ fn edge_location(req: &web_sys::Request) -> EdgeLocation {
     }
 }
 
-/// Awaits a JS promise returned by `f`.
-async fn await_js(p: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
-    JsFuture::from(p?).await
+#[wasm_bindgen(module = "/src/shim.js")]
+extern "C" {
+    /// The body, or `null` past the limit (see shim.js).
+    #[wasm_bindgen(js_name = readBody)]
+    fn shim_read_body(req: &web_sys::Request, limit: u32) -> Promise;
+    /// `[status, bytes]` or `[0, name, message]`.
+    #[wasm_bindgen(js_name = postJson)]
+    fn shim_post_json(url: &str, body: &str, timeout_ms: u32) -> Promise;
+    /// `[status, bytes]` or `[0, name, message]`.
+    #[wasm_bindgen(js_name = getBytes)]
+    fn shim_get_bytes(url: &str, timeout_ms: u32) -> Promise;
+    /// A JSON `Response` with extra "name: value" header lines.
+    #[wasm_bindgen(js_name = respond)]
+    fn shim_respond(status: u16, body: &str, extra: &str) -> web_sys::Response;
 }
 
 /// Reads the body, stopping as soon as it exceeds the limit; `None` means too large.
 async fn read_body(req: &web_sys::Request) -> Result<Option<Vec<u8>>, JsValue> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    match declared {
-        Some(n) if n > MAX_BODY_BYTES as u64 => Ok(None),
-        Some(_) => {
-            let buf = await_js(req.array_buffer()).await?;
-            let bytes = Uint8Array::new(&buf).to_vec();
-            Ok((bytes.len() <= MAX_BODY_BYTES).then_some(bytes))
-        }
-        None => {
-            // Chunked upload: read the stream ourselves so we can stop at the limit.
-            let Some(body) = req.body() else {
-                return Ok(Some(Vec::new()));
-            };
-            let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().dyn_into()?;
-            let mut out = Vec::new();
-            loop {
-                let chunk = JsFuture::from(reader.read()).await?;
-                if Reflect::get(&chunk, &JsValue::from_str("done"))?.is_truthy() {
-                    return Ok(Some(out));
-                }
-                let value = Reflect::get(&chunk, &JsValue::from_str("value"))?;
-                out.extend_from_slice(&Uint8Array::new(&value).to_vec());
-                if out.len() > MAX_BODY_BYTES {
-                    // Stop reading; the runtime discards the rest.
-                    let _ = reader.cancel();
-                    return Ok(None);
-                }
-            }
-        }
-    }
+    let limit = u32::try_from(MAX_BODY_BYTES).unwrap_or(u32::MAX);
+    let v = JsFuture::from(shim_read_body(req, limit)).await?;
+    Ok((!v.is_null()).then(|| Uint8Array::new(&v).to_vec()))
 }
 
 struct RuntimeIo;
@@ -132,27 +112,27 @@ fn timeout_error(e: JsValue) -> TransportError {
     }
 }
 
-/// `fetch` with a timeout signal; returns status and body bytes.
-async fn fetch(
-    url: &str,
-    init: &web_sys::RequestInit,
-    timeout_ms: u64,
-) -> Result<(u16, Vec<u8>), TransportError> {
-    let signal =
-        web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
-    init.set_signal(Some(&signal));
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let resp = JsFuture::from(global.fetch_with_str_and_init(url, init))
+/// Reads a shim fetch result: `[status, bytes]`, or `[0, name, message]` when nothing came back.
+async fn shim_result(p: Promise) -> Result<(u16, Vec<u8>), TransportError> {
+    let v: Array = JsFuture::from(p)
         .await
-        .map_err(timeout_error)?;
-    let resp: web_sys::Response = resp
-        .dyn_into()
-        .map_err(|_| TransportError::Network("fetch returned no Response".into()))?;
-    let status = resp.status();
-    let buf = JsFuture::from(resp.array_buffer().map_err(timeout_error)?)
-        .await
-        .map_err(timeout_error)?;
-    Ok((status, Uint8Array::new(&buf).to_vec()))
+        .map_err(timeout_error)?
+        .unchecked_into();
+    let status = v.get(0).as_f64().unwrap_or(0.0) as u16;
+    if status == 0 {
+        let name = v.get(1).as_string().unwrap_or_default();
+        let message = redact(&v.get(2).as_string().unwrap_or_default());
+        return Err(if name == "TimeoutError" || name == "AbortError" {
+            TransportError::Timeout
+        } else {
+            TransportError::Network(format!("{name}: {message}"))
+        });
+    }
+    Ok((status, Uint8Array::new(&v.get(1)).to_vec()))
+}
+
+fn ms(timeout_ms: u64) -> u32 {
+    u32::try_from(timeout_ms).unwrap_or(u32::MAX)
 }
 
 /// Calls `crypto.subtle[method](...args)` and awaits it.
@@ -215,9 +195,7 @@ impl KeyIo for RuntimeIo {
     }
 
     async fn get(&self, url: &str, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
-        let init = web_sys::RequestInit::new();
-        init.set_method("GET");
-        fetch(url, &init, timeout_ms).await
+        shim_result(shim_get_bytes(url, ms(timeout_ms))).await
     }
 
     async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool {
@@ -275,15 +253,7 @@ impl service::Io for RuntimeIo {
         body: &str,
         timeout_ms: u64,
     ) -> Result<(u16, Vec<u8>), TransportError> {
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        init.set_body(&JsValue::from_str(body));
-        let headers = web_sys::Headers::new().map_err(timeout_error)?;
-        headers
-            .set("content-type", "application/json")
-            .map_err(timeout_error)?;
-        init.set_headers(&headers);
-        fetch(url, &init, timeout_ms).await
+        shim_result(shim_post_json(url, body, ms(timeout_ms))).await
     }
 
     fn log(&self, line: &str) {
@@ -291,15 +261,13 @@ impl service::Io for RuntimeIo {
     }
 }
 
-fn to_response(r: service::Response) -> Result<web_sys::Response, JsValue> {
-    let headers = object(&[("content-type", "application/json".into())])?;
-    for (k, v) in &r.headers {
-        Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v))?;
-    }
-    let init = web_sys::ResponseInit::new();
-    init.set_status(r.status);
-    init.set_headers(&headers);
-    web_sys::Response::new_with_opt_str_and_init(Some(&r.body), &init)
+fn to_response(r: service::Response) -> web_sys::Response {
+    let extra: String = r
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect();
+    shim_respond(r.status, &r.body, &extra)
 }
 
 /// The Worker's fetch handler: plain `web_sys` types, so no request or response is copied
@@ -331,5 +299,5 @@ pub async fn fetch(
         location: service::Location::Lazy(&lazy_location),
     };
     let resp = service::handle(&request, &EnvSettings(&env), state, &RuntimeIo).await;
-    to_response(resp).map_err(worker::Error::from)
+    Ok(to_response(resp))
 }
