@@ -15,14 +15,18 @@
 import { createHash, createHmac, generateKeyPairSync, randomBytes, randomUUID, sign as edSign } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { after, before, beforeEach } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import {
   assert,
   assertError,
   fullBindings,
   hideSecrets,
+  requireArtifacts,
   ROOT,
   standardHeaders,
+  startEmulator,
+  startWorker,
   svixHeaders,
   WEBHOOK_SECRET,
   withTimeout,
@@ -375,3 +379,27 @@ export const kindeHeaders = (webhookId = newId("wh")) => ({
   "content-type": "application/jwt",
   "webhook-id": webhookId,
 });
+
+/**
+ * The fixture every provider test file shares: an emulator, a JWKS server and one Worker with all
+ * twelve providers on, started before the file's tests and stopped after them; the emulator is
+ * reset before each test. Returns an object whose fields are filled in by the `before` hook.
+ */
+export function providerSuite() {
+  const suite = {};
+  before(async () => {
+    requireArtifacts();
+    suite.emulator = await startEmulator();
+    suite.jwks = await startJwksServer();
+    suite.worker = await startWorker(allProviderBindings(suite.emulator, suite.jwks));
+  });
+  after(async () => {
+    await suite.worker?.dispose();
+    await suite.jwks?.close();
+    await suite.emulator?.stop();
+  });
+  beforeEach(async () => {
+    await suite.emulator.reset();
+  });
+  return suite;
+}
