@@ -385,10 +385,15 @@ async fn webhook(
         .replay_key
         .as_ref()
         .map(|k| format!("replay:{}:{k}", provider.name()));
-    if let Some(key) = &replay_key {
-        if state.recent.borrow().seen(key, io.now_ms()) {
+    if let Some(key) = replay_key {
+        // Checked and recorded with no await in between, so a replay racing the original
+        // request in this isolate is refused too. Senders sign each retry afresh, so recording
+        // before the import cannot block a legitimate retry.
+        let mut recent = state.recent.borrow_mut();
+        if recent.seen(&key, io.now_ms()) {
             return Err(webhook::WebhookError::Replayed.into());
         }
+        recent.remember(key, io.now_ms());
     }
     let mut results = Vec::new();
     for event in received.events {
@@ -398,9 +403,6 @@ async fn webhook(
                 import(provider, signup, started_ms, req, settings, state, io).await?
             }
         });
-    }
-    if let Some(key) = replay_key {
-        state.recent.borrow_mut().remember(key, io.now_ms());
     }
     if let Some(fixed) = provider.fixed_success_body() {
         return Ok(Response {
@@ -915,7 +917,8 @@ mod tests {
         let retry = deliver_as("msg_same", DOC, &e, &state, &io, EdgeLocation::default());
         assert_eq!(json(&retry)["status"], "duplicate", "{}", retry.body);
         assert_eq!(io.calls.borrow().len(), 1);
-        // A failed import is not remembered: the sender's retry goes through.
+        // A failed import is not remembered as imported: the sender's retry (signed anew) goes
+        // through, while the byte-identical request stays a replay.
         let io = FakeIo::new(vec![fail(70402), OK]);
         let state = IsolateState::default();
         assert_eq!(
@@ -924,7 +927,13 @@ mod tests {
         );
         assert_eq!(
             deliver_as("msg_x", DOC, &e, &state, &io, EdgeLocation::default()).status,
-            200
+            401
+        );
+        io.now.set(io.now.get() + 1_000);
+        let retry = deliver_as("msg_x", DOC, &e, &state, &io, EdgeLocation::default());
+        assert_eq!(
+            (retry.status, json(&retry)["status"].as_str()),
+            (200, Some("imported"))
         );
     }
 
