@@ -702,6 +702,21 @@ mod tests {
         block_on(handle(&req, env, state, io))
     }
 
+    /// A body-less GET without headers.
+    fn get_req(
+        path: &'static str,
+        location: EdgeLocation,
+    ) -> Request<'static, [(&'static str, &'static str)]> {
+        Request {
+            method: "GET",
+            path,
+            query: "",
+            headers: &[],
+            body: Some(b""),
+            location: location.into(),
+        }
+    }
+
     fn json(r: &Response) -> serde_json::Value {
         serde_json::from_str(&r.body).unwrap()
     }
@@ -1019,15 +1034,7 @@ mod tests {
         let state = IsolateState::default();
         let s = Counting(env(&[]), Cell::new(0));
         deliver(DOC, &s.0, &state, &io, EdgeLocation::default());
-        let h: &[(&str, &str)] = &[];
-        let req = Request {
-            method: "GET",
-            path: "/health",
-            query: "",
-            headers: h,
-            body: Some(b""),
-            location: EdgeLocation::default().into(),
-        };
+        let req = get_req("/health", EdgeLocation::default());
         block_on(handle(&req, &s, &state, &io));
         let first = s.1.get();
         assert!(first > 0);
@@ -1221,15 +1228,7 @@ mod tests {
             remembered.primary_domain()
         );
         // /health reports the remembered region.
-        let h: &[(&str, &str)] = &[];
-        let req = Request {
-            method: "GET",
-            path: "/health",
-            query: "",
-            headers: h,
-            body: Some(b""),
-            location: berlin.into(),
-        };
+        let req = get_req("/health", berlin);
         let health = json(&block_on(handle(&req, &e, &state, &io)));
         assert_eq!(health["region"], remembered.name());
         assert_eq!(health["ready"], true);

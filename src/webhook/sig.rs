@@ -260,14 +260,14 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 pub fn deliver<'h, T>(
     headers: impl IntoIterator<Item = (&'h str, &'h str)>,
-    body: &str,
+    body: impl AsRef<[u8]>,
     now: i64,
     receive: impl FnOnce(&super::Delivery<'_, [(&'h str, &'h str)]>) -> T,
 ) -> T {
     let headers: Vec<(&str, &str)> = headers.into_iter().collect();
     receive(&super::Delivery {
         headers: &headers[..],
-        body: body.as_bytes(),
+        body: body.as_ref(),
         now,
     })
 }

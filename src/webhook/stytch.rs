@@ -157,19 +157,12 @@ mod tests {
     }
 
     fn deliver(body: &[u8], sig: &str, ts: &str, now: i64) -> Result<Received, WebhookError> {
-        let h: &[(&str, &str)] = &[
+        let h = [
             ("svix-id", "msg_1"),
             ("svix-timestamp", ts),
             ("svix-signature", sig),
         ];
-        receive(
-            &cfg(),
-            &Delivery {
-                headers: h,
-                body,
-                now,
-            },
-        )
+        super::super::sig::deliver(h, body, now, |d| receive(&cfg(), d))
     }
 
     #[test]

@@ -117,19 +117,12 @@ mod tests {
     }
 
     fn deliver(body: &[u8], sig: &str, id: &str, now: i64) -> Result<Received, WebhookError> {
-        let h: &[(&str, &str)] = &[
+        let h = [
             ("webhook-id", id),
             ("webhook-timestamp", "1000"),
             ("webhook-signature", sig),
         ];
-        receive(
-            &cfg(),
-            &Delivery {
-                headers: h,
-                body,
-                now,
-            },
-        )
+        super::super::sig::deliver(h, body, now, |d| receive(&cfg(), d))
     }
 
     #[test]
