@@ -19,16 +19,26 @@ EMULATOR := target/release/tim-emulator
 EMULATOR_PORT ?= 8790
 DEV_PORT ?= 8787
 
-.PHONY: dev test build tools rust-tools node-tools py-tools emulator unit e2e size clean bench
+.PHONY: send dev dev-ports d1-local test build worker-artifacts FORCE tools rust-tools node-tools py-tools emulator unit e2e size clean bench bench-dev
 
-## Runs the emulator and `wrangler dev` (Ctrl-C stops both).
-dev: tools build emulator .dev.vars
-	@echo "tim-emulator on http://127.0.0.1:$(EMULATOR_PORT), worker on http://127.0.0.1:$(DEV_PORT)"
-	@echo "Send a signed Clerk signup:  node scripts/send-webhook.mjs http://127.0.0.1:$(DEV_PORT)/webhooks/clerk"
-	@echo "See the imported accounts:   curl http://127.0.0.1:$(EMULATOR_PORT)/_emulator/accounts"
-	@$(EMULATOR) --listen 127.0.0.1:$(EMULATOR_PORT) & emu=$$!; \
-	  trap 'kill $$emu 2>/dev/null' EXIT INT TERM; \
-	  node_modules/.bin/wrangler dev --ip 127.0.0.1 --port $(DEV_PORT)
+## Runs the emulator and `wrangler dev` as one supervised unit (scripts/dev.mjs): refuses taken
+## ports, points the Worker at EMULATOR_PORT, stops both when either exits or on Ctrl-C/SIGTERM/
+## SIGHUP, prints the next steps once the Worker is ready. Installs only what dev needs (no Python
+## venv) and builds only what changed, once: wrangler's own `make build` then finds nothing to do
+## and rebuilds only when a file under src/ or Cargo.toml changes.
+## Options: make dev EMULATOR_PORT=8791 DEV_PORT=8788
+dev: dev-ports rust-tools node-tools build emulator .dev.vars d1-local
+	@exec node scripts/dev.mjs --emulator-port $(EMULATOR_PORT) --dev-port $(DEV_PORT)
+
+# Fails fast, before any build, when a port is taken.
+dev-ports:
+	@node scripts/dev.mjs --check-ports --emulator-port $(EMULATOR_PORT) --dev-port $(DEV_PORT)
+
+## Sends one provider's documented signup, signed with .dev.vars, to the Worker of `make dev`:
+##   make send P=<provider> [E=<event>] [ID=<provider user id>]   (list: node scripts/send-webhook.mjs --help)
+send:
+	@if [ -z "$(P)" ]; then echo "usage: make send P=<provider> [E=<event>] [ID=<provider user id>]" >&2; node scripts/send-webhook.mjs --help; exit 2; fi
+	@node scripts/send-webhook.mjs $(P) $(E) --url http://127.0.0.1:$(DEV_PORT) $(if $(ID),--user '$(ID)')
 
 ## Runs every test: native unit tests, UserSig interop against the official libraries, e2e on workerd.
 test: tools build emulator unit size e2e
@@ -49,15 +59,55 @@ size:
 bench: tools build emulator
 	node bench/run.mjs $(BENCH_ARGS)
 
+## Time to ready of `make dev` on an unchanged checkout: median of 5 runs (bench/dev-ready.mjs).
+bench-dev: node-tools
+	node bench/dev-ready.mjs $(BENCH_DEV_ARGS)
+
 WASM_FEATURES := $(addprefix --enable-,mutable-globals sign-ext nontrapping-float-to-int bulk-memory multivalue reference-types exception-handling)
 
-build: tools
+# The Worker's inputs (the emulator links the Worker crate too); editor droppings are left out.
+WORKER_SRC := $(shell find src -type f ! -name '.*' ! -name '*~') Cargo.toml Cargo.lock
+EMULATOR_SRC := $(WORKER_SRC) $(shell find emulator -type f ! -name '.*' ! -name '*~')
+WORKER_OUT := build/index.js build/index_bg.wasm
+# wrangler dev starts a `make build` per file event: they queue on this lock, so the later ones
+# find the first one's result and do nothing (no lock where flock(1) is missing, e.g. macOS).
+BUILD_LOCK := $(if $(shell command -v flock 2>/dev/null),flock target/.build.lock,)
+
+## Builds the Worker into build/ if any of its inputs changed since the last build (else nothing).
+build: rust-tools node-tools
+	@mkdir -p target
+	@$(BUILD_LOCK) $(MAKE) --no-print-directory worker-artifacts
+
+worker-artifacts: build/index_bg.wasm
+	@:
+
+# One rule makes both files (no grouped targets: macOS ships make 3.81); a missing index.js forces it.
+build/index_bg.wasm: $(WORKER_SRC) $(if $(wildcard build/index.js),,FORCE)
+	@mkdir -p target && touch target/.worker-build-start
 	worker-build --release
 	@# worker-build keeps the wasm names section; drop it (about 80 KB) without re-optimising.
 	$(WASM_OPT_BIN) build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers $(WASM_FEATURES)
+	@# Dated at the build's start: a source saved while it ran is newer, so the next build takes it.
+	@touch -r target/.worker-build-start $(WORKER_OUT)
 
-emulator:
+emulator: $(EMULATOR)
+
+$(EMULATOR): $(EMULATOR_SRC)
 	cargo build -p tim-emulator --release --locked
+	@touch $@
+
+FORCE:
+
+# Queue mode's D1 tables (migrations/) in the local database `wrangler dev` uses (.wrangler/state),
+# applied again only when a migration changed; nothing when wrangler.toml has no [[d1_databases]].
+D1_DATABASES := $(shell awk -F'"' '/^\[\[/{d=0} /^\[\[d1_databases\]\]/{d=1} d && /^database_name *=/{print $$2}' wrangler.toml)
+D1_STAMP := .wrangler/state/.d1-migrations-applied
+d1-local: $(if $(D1_DATABASES),$(D1_STAMP))
+
+$(D1_STAMP): $(wildcard migrations/*.sql)
+	@for db in $(D1_DATABASES); do \
+	  CI=1 node_modules/.bin/wrangler d1 migrations apply $$db --local </dev/null || exit 1; done
+	@mkdir -p $(@D) && touch $@
 
 .dev.vars:
 	cp .dev.vars.example .dev.vars

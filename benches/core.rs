@@ -111,7 +111,7 @@ fn webhook_benches(c: &mut Criterion) {
         b.iter(|| {
             standard::verify(
                 black_box(secrets),
-                black_box(headers),
+                black_box(&headers),
                 black_box(&body),
                 NOW,
             )

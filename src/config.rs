@@ -5,7 +5,8 @@
 
 use crate::identity::{self, Mode, Rule};
 use crate::region::RegionSetting;
-use crate::webhook::Provider;
+pub use crate::settings::ConfigError;
+use crate::settings::Settings;
 
 /// Longest admin UserSig validity we accept: Tencent's documented maximum is 10 years.
 const MAX_TTL_S: i64 = 10 * 365 * 86_400;
@@ -26,31 +27,6 @@ pub const TIM_USERSIG_TTL: &str = "TIM_USERSIG_TTL";
 pub const TIM_SECRET_KEY: &str = "TIM_SECRET_KEY";
 /// `TIM_ADMIN_TOKEN`: bearer token for `GET /userid` (a Worker secret; unset disables it).
 pub const TIM_ADMIN_TOKEN: &str = "TIM_ADMIN_TOKEN";
-
-/// A missing or unusable setting.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// Not set (or empty).
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    /// Set, but unusable; the reason never contains the value.
-    #[error("{var} is invalid: {reason}")]
-    Invalid {
-        /// The variable's name.
-        var: &'static str,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-}
-
-impl ConfigError {
-    /// The variable this error is about.
-    pub fn var(&self) -> &'static str {
-        match self {
-            ConfigError::Missing(v) | ConfigError::Invalid { var: v, .. } => v,
-        }
-    }
-}
 
 /// Settings for talking to Tencent.
 #[derive(Clone, PartialEq, Eq)]
@@ -81,51 +57,48 @@ impl std::fmt::Debug for TimConfig {
     }
 }
 
-/// Reads a setting, treating empty and whitespace-only as unset.
-fn read(get: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
-    get(var)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
 /// `TIM_SDKAPPID`.
-pub fn sdkappid(get: &impl Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
-    let v = read(get, TIM_SDKAPPID).ok_or(ConfigError::Missing(TIM_SDKAPPID))?;
+pub fn sdkappid(get: &dyn Settings) -> Result<u64, ConfigError> {
+    let v = get
+        .get(TIM_SDKAPPID)
+        .ok_or(ConfigError::missing(TIM_SDKAPPID))?;
     v.parse::<u64>()
         .ok()
         .filter(|n| *n > 0 && *n <= u64::from(u32::MAX))
-        .ok_or(ConfigError::Invalid {
-            var: TIM_SDKAPPID,
-            reason: "expected the numeric SDKAppID from the Chat console",
-        })
+        .ok_or(ConfigError::invalid(
+            TIM_SDKAPPID,
+            "expected the numeric SDKAppID from the Chat console",
+        ))
 }
 
 /// `TIM_ADMIN`.
-pub fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-    let v = read(get, TIM_ADMIN).unwrap_or_else(|| "administrator".to_owned());
+pub fn admin(get: &dyn Settings) -> Result<String, ConfigError> {
+    let v = get
+        .get(TIM_ADMIN)
+        .unwrap_or_else(|| "administrator".to_owned());
     if v.len() > 32 || !v.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(ConfigError::Invalid {
-            var: TIM_ADMIN,
-            reason: "expected a UserID of at most 32 printable ASCII bytes",
-        });
+        return Err(ConfigError::invalid(
+            TIM_ADMIN,
+            "expected a UserID of at most 32 printable ASCII bytes",
+        ));
     }
     Ok(v)
 }
 
 /// `TIM_REGION`.
-pub fn region(get: &impl Fn(&str) -> Option<String>) -> Result<RegionSetting, ConfigError> {
-    match read(get, TIM_REGION) {
+pub fn region(get: &dyn Settings) -> Result<RegionSetting, ConfigError> {
+    match get.get(TIM_REGION) {
         None => Ok(RegionSetting::Auto),
-        Some(v) => RegionSetting::parse(&v).ok_or(ConfigError::Invalid {
-            var: TIM_REGION,
-            reason: "expected china, singapore, seoul, tokyo, frankfurt, silicon-valley, jakarta or auto",
-        }),
+        Some(v) => RegionSetting::parse(&v).ok_or(ConfigError::invalid(
+            TIM_REGION,
+            "expected china, singapore, seoul, tokyo, frankfurt, silicon-valley, jakarta or auto",
+        )),
     }
 }
 
 /// `TIM_BASE_URL`.
-pub fn base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
-    let Some(v) = read(get, TIM_BASE_URL) else {
+pub fn base_url(get: &dyn Settings) -> Result<Option<String>, ConfigError> {
+    let Some(v) = get.get(TIM_BASE_URL) else {
         return Ok(None);
     };
     let rest = v
@@ -140,36 +113,37 @@ pub fn base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>,
         {
             Ok(Some(v.trim_end_matches('/').to_owned()))
         }
-        _ => Err(ConfigError::Invalid {
-            var: TIM_BASE_URL,
-            reason: "expected an origin such as https://host or http://127.0.0.1:8790",
-        }),
+        _ => Err(ConfigError::invalid(
+            TIM_BASE_URL,
+            "expected an origin such as https://host or http://127.0.0.1:8790",
+        )),
     }
 }
 
 /// `TIM_USERSIG_TTL`.
-pub fn usersig_ttl(get: &impl Fn(&str) -> Option<String>) -> Result<i64, ConfigError> {
-    match read(get, TIM_USERSIG_TTL) {
+pub fn usersig_ttl(get: &dyn Settings) -> Result<i64, ConfigError> {
+    match get.get(TIM_USERSIG_TTL) {
         None => Ok(DEFAULT_TTL_S),
         Some(v) => v
             .parse::<i64>()
             .ok()
             .filter(|t| (300..=MAX_TTL_S).contains(t))
-            .ok_or(ConfigError::Invalid {
-                var: TIM_USERSIG_TTL,
-                reason: "expected seconds between 300 and 315360000",
-            }),
+            .ok_or(ConfigError::invalid(
+                TIM_USERSIG_TTL,
+                "expected seconds between 300 and 315360000",
+            )),
     }
 }
 
 /// `TIM_SECRET_KEY`.
-pub fn secret_key(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-    read(get, TIM_SECRET_KEY).ok_or(ConfigError::Missing(TIM_SECRET_KEY))
+pub fn secret_key(get: &dyn Settings) -> Result<String, ConfigError> {
+    get.get(TIM_SECRET_KEY)
+        .ok_or(ConfigError::missing(TIM_SECRET_KEY))
 }
 
 impl TimConfig {
     /// Reads and validates every Tencent setting; the first problem wins.
-    pub fn load(get: &impl Fn(&str) -> Option<String>) -> Result<TimConfig, ConfigError> {
+    pub fn load(get: &dyn Settings) -> Result<TimConfig, ConfigError> {
         Ok(TimConfig {
             sdkappid: sdkappid(get)?,
             admin: admin(get)?,
@@ -181,34 +155,37 @@ impl TimConfig {
     }
 }
 
-/// The UserID mapping rule of `provider` (`<P>_USERID_MODE`, `<P>_USERID_PREFIX`).
+/// The UserID mapping rule of the provider whose settings start with `prefix`
+/// (`<P>_USERID_MODE`, `<P>_USERID_PREFIX`); `known` are its constant ID prefixes.
 pub fn userid_rule(
-    provider: Provider,
-    get: &impl Fn(&str) -> Option<String>,
+    get: &dyn Settings,
+    prefix: &str,
+    known: &'static [&'static str],
 ) -> Result<Rule, ConfigError> {
-    let mode = match read(get, provider.mode_setting()) {
+    let mode_var = format!("{prefix}_USERID_MODE");
+    let mode = match get.get(&mode_var) {
         None => Mode::Auto,
-        Some(v) => Mode::parse(&v).ok_or(ConfigError::Invalid {
-            var: provider.mode_setting(),
-            reason: "expected auto, verbatim, compact or hash",
+        Some(v) => Mode::parse(&v).ok_or_else(|| {
+            ConfigError::invalid(mode_var, "expected auto, verbatim, compact or hash")
         })?,
     };
-    let prefix = read(get, provider.prefix_setting()).unwrap_or_default();
-    if prefix.len() > identity::MAX_PREFIX_BYTES || !identity::is_safe(&prefix) {
-        return Err(ConfigError::Invalid {
-            var: provider.prefix_setting(),
-            reason: "expected at most 11 characters from A-Z a-z 0-9 _ -",
-        });
+    let prefix_var = format!("{prefix}_USERID_PREFIX");
+    let user_prefix = get.get(&prefix_var).unwrap_or_default();
+    if user_prefix.len() > identity::MAX_PREFIX_BYTES || !identity::is_safe(&user_prefix) {
+        return Err(ConfigError::invalid(
+            prefix_var,
+            "expected at most 11 characters from A-Z a-z 0-9 _ -",
+        ));
     }
     Ok(Rule {
         mode,
-        prefix,
-        known_prefixes: provider.known_id_prefixes(),
+        prefix: user_prefix,
+        known_prefixes: known,
     })
 }
 
 /// Per-setting readiness for `/health`: name and whether it is usable (never the value).
-pub fn readiness(get: &impl Fn(&str) -> Option<String>) -> Vec<(&'static str, bool)> {
+pub fn readiness(get: &dyn Settings) -> Vec<(&'static str, bool)> {
     vec![
         (TIM_SDKAPPID, sdkappid(get).is_ok()),
         (TIM_ADMIN, admin(get).is_ok()),
@@ -217,23 +194,6 @@ pub fn readiness(get: &impl Fn(&str) -> Option<String>) -> Vec<(&'static str, bo
         (TIM_USERSIG_TTL, usersig_ttl(get).is_ok()),
         (TIM_SECRET_KEY, secret_key(get).is_ok()),
     ]
-}
-
-/// Per-provider state for `/health`: "off" (not set up), "ready", or "invalid" (naming nothing secret).
-pub fn provider_readiness(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Vec<(&'static str, &'static str)> {
-    Provider::ALL
-        .into_iter()
-        .map(|p| {
-            let state = match (p.configure(get), userid_rule(p, get)) {
-                (Ok(None), _) => "off",
-                (Ok(Some(_)), Ok(_)) => "ready",
-                _ => "invalid",
-            };
-            (p.name(), state)
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -280,7 +240,7 @@ mod tests {
     #[test]
     fn errors_name_the_variable_not_the_value() {
         let e = TimConfig::load(&env(&[(TIM_SDKAPPID, "1")])).unwrap_err();
-        assert_eq!(e, ConfigError::Missing(TIM_SECRET_KEY));
+        assert_eq!(e, ConfigError::missing(TIM_SECRET_KEY));
         assert_eq!(e.to_string(), "TIM_SECRET_KEY is not set");
         for (var, bad) in [
             (TIM_SDKAPPID, "abc"),
@@ -302,7 +262,7 @@ mod tests {
         }
         assert_eq!(
             TimConfig::load(&env(&[(TIM_SECRET_KEY, "k")])).unwrap_err(),
-            ConfigError::Missing(TIM_SDKAPPID)
+            ConfigError::missing(TIM_SDKAPPID)
         );
     }
 
@@ -313,42 +273,35 @@ mod tests {
         assert_eq!(get(TIM_SDKAPPID), Some(true));
         assert_eq!(get(TIM_SECRET_KEY), Some(false));
         assert_eq!(get(TIM_REGION), Some(true));
-        let p = provider_readiness(&env(&[
-            (
-                "CLERK_WEBHOOK_SECRET",
-                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            ),
-            ("CLERK_USERID_PREFIX", "a prefix!"),
-        ]));
-        assert!(p.contains(&("clerk", "invalid")));
-        assert!(p.contains(&("stytch", "off")));
     }
 
     #[test]
     fn userid_rules() {
         let r = userid_rule(
-            Provider::Supabase,
             &env(&[
                 ("SUPABASE_USERID_MODE", "hash"),
                 ("SUPABASE_USERID_PREFIX", "sb_"),
             ]),
+            "SUPABASE",
+            &[],
         )
         .unwrap();
         assert_eq!((r.mode, r.prefix.as_str()), (Mode::Hash, "sb_"));
         assert_eq!(
-            userid_rule(Provider::Clerk, &env(&[])).unwrap().mode,
+            userid_rule(&env(&[]), "CLERK", &[]).unwrap().mode,
             Mode::Auto
         );
         assert_eq!(
-            userid_rule(Provider::Clerk, &env(&[("CLERK_USERID_MODE", "x")]))
+            userid_rule(&env(&[("CLERK_USERID_MODE", "x")]), "CLERK", &[])
                 .unwrap_err()
                 .var(),
             "CLERK_USERID_MODE"
         );
         assert_eq!(
             userid_rule(
-                Provider::Clerk,
-                &env(&[("CLERK_USERID_PREFIX", "twelve_chars")])
+                &env(&[("CLERK_USERID_PREFIX", "twelve_chars")]),
+                "CLERK",
+                &[]
             )
             .unwrap_err()
             .var(),

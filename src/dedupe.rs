@@ -1,20 +1,23 @@
-//! Replay and duplicate protection: event ids already imported in this isolate, for a window.
+//! Replay and duplicate protection: event ids imported and signed attempts seen in this isolate,
+//! for a window.
 //!
 //! Senders redeliver (Svix retries, Auth0 "at least once", Okta batches) and an attacker may
-//! replay a captured delivery inside the signature's tolerance. Remembering what we imported for
-//! ten minutes answers those with 200 without a second Tencent call. It is per isolate (memory
-//! only): a redelivery that lands in another isolate is still safe, because Tencent's import is
-//! idempotent; this only saves the call.
+//! replay a captured delivery inside the signature's tolerance. For ten minutes we remember the
+//! event ids we imported, so the sender's retry is answered `200 duplicate` without a second
+//! Tencent call, and the signed attempts we saw (replay keys), so the same signed request again
+//! is refused with 401 `replayed`. It is per isolate (memory only): a redelivery that lands in
+//! another isolate is still safe, because Tencent's import is idempotent; this only saves the
+//! call.
 
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-/// How long an imported event id is remembered.
+/// How long a key (imported event id or replay key) is remembered.
 pub const WINDOW_MS: u64 = 10 * 60 * 1000;
-/// Most ids kept; the oldest go first when full.
+/// Most keys kept; the oldest go first when full.
 pub const CAPACITY: usize = 10_000;
 
-/// Recently imported event ids with their expiry (Unix ms).
+/// Recently imported event ids and seen replay keys, with their expiry (Unix ms).
 ///
 /// Entries expire in insertion order (the window is fixed), so a queue alongside the map makes
 /// every eviction O(1): a full cache never scans itself on the request path.
@@ -25,12 +28,12 @@ pub struct Recent {
 }
 
 impl Recent {
-    /// True when `key` was imported less than [`WINDOW_MS`] ago.
+    /// True when `key` was remembered less than [`WINDOW_MS`] ago.
     pub fn seen(&self, key: &str, now_ms: u64) -> bool {
         self.expires.get(key).is_some_and(|&e| e > now_ms)
     }
 
-    /// Records `key` as imported at `now_ms`.
+    /// Remembers `key` from `now_ms` for [`WINDOW_MS`].
     pub fn remember(&mut self, key: String, now_ms: u64) {
         let key: Rc<str> = key.into();
         let expiry = now_ms.saturating_add(WINDOW_MS);
@@ -48,7 +51,7 @@ impl Recent {
         }
     }
 
-    /// Number of ids held.
+    /// Number of keys held.
     pub fn len(&self) -> usize {
         self.expires.len()
     }

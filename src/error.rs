@@ -35,6 +35,9 @@ pub enum AppError {
     /// Body over the limit.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The queue or the database this request needs is not bound or failed.
+    #[error("{0}")]
+    Storage(String),
     /// A setting is missing or invalid.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
@@ -59,6 +62,7 @@ impl AppError {
             AppError::Webhook(WebhookError::KeysUnavailable(_)) => 503,
             AppError::MethodNotAllowed(_) => 405,
             AppError::PayloadTooLarge(_) => 413,
+            AppError::Storage(_) => 503,
             AppError::Config(_) => 500,
             AppError::Webhook(e) if e.is_auth() => 401,
             AppError::Webhook(_) | AppError::UserId(_) => 400,
@@ -78,13 +82,16 @@ impl AppError {
             AppError::Webhook(WebhookError::KeysUnavailable(_)) => "signing_keys_unavailable",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::Storage(_) => "storage_unavailable",
             AppError::Config(ConfigError::Missing(_)) => "config_missing",
             AppError::Config(ConfigError::Invalid { .. }) => "config_invalid",
             AppError::Webhook(WebhookError::MissingHeader(_)) => "signature_missing",
             AppError::Webhook(WebhookError::BadTimestamp | WebhookError::StaleTimestamp(_)) => {
                 "timestamp_out_of_tolerance"
             }
-            AppError::Webhook(WebhookError::BadSignature) => "invalid_signature",
+            AppError::Webhook(WebhookError::BadSignature | WebhookError::WrongSecret { .. }) => {
+                "invalid_signature"
+            }
             AppError::Webhook(WebhookError::Replayed) => "replayed",
             AppError::Webhook(WebhookError::Malformed(_)) => "malformed_payload",
             AppError::UserId(UserIdError::TooLong { .. }) => "user_id_too_long",
@@ -107,6 +114,7 @@ impl AppError {
                 Some(300)
             }
             AppError::Webhook(WebhookError::KeysUnavailable(_)) => Some(30),
+            AppError::Storage(_) => Some(30),
             _ => None,
         }
     }
@@ -118,14 +126,38 @@ impl AppError {
                 "{self}; tried {}. Check TIM_SDKAPPID and set TIM_REGION to the data centre chosen when the app was created",
                 tried.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
             ),
-            AppError::Config(_) => format!("{self}; set it with `wrangler secret put` or in wrangler.toml [vars]"),
+            AppError::Config(e) => format!("{self}; {}", where_to_set(e.var())),
             _ => self.to_string(),
+        }
+    }
+
+    /// The message that may be logged: the same, except for payload errors, whose parser
+    /// detail can quote the body (personal data stays out of logs).
+    pub fn log_message(&self) -> String {
+        match self {
+            AppError::Webhook(WebhookError::Malformed(_)) => {
+                "the body is not the JSON this provider documents".to_owned()
+            }
+            _ => self.message(),
         }
     }
 
     /// The JSON body.
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.code(), "message": self.message() }).to_string()
+    }
+}
+
+/// Where an operator sets `var`: secrets with `wrangler secret put`, the rest under `[vars]`,
+/// and locally both in `.dev.vars`.
+pub fn where_to_set(var: &str) -> String {
+    let secret = ["_SECRET", "_SECRET_KEY", "_TOKEN", "_BASIC", "_SIGNING_KEY"]
+        .iter()
+        .any(|s| var.ends_with(s));
+    if secret {
+        format!("run `npx wrangler secret put {var}` (locally: add {var}=... to .dev.vars, then restart)")
+    } else {
+        format!("set {var} under [vars] in wrangler.toml (locally: add {var}=... to .dev.vars, then restart)")
     }
 }
 
@@ -163,7 +195,7 @@ mod tests {
         );
         assert_eq!(AppError::PayloadTooLarge(1).status(), 413);
         assert_eq!(
-            AppError::Config(ConfigError::Missing("TIM_SECRET_KEY")).status(),
+            AppError::Config(ConfigError::missing("TIM_SECRET_KEY")).status(),
             500
         );
         let rej = AppError::Import(ImportError::Rejected {
@@ -192,11 +224,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
         assert_eq!(v["error"], "tencent_wrong_region");
         assert!(v["message"].as_str().unwrap().contains("frankfurt"));
-        let e = AppError::Config(ConfigError::Missing("CLERK_WEBHOOK_SECRET"));
+        let e = AppError::Config(ConfigError::missing("CLERK_WEBHOOK_SECRET"));
         let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
-        assert!(v["message"]
-            .as_str()
-            .unwrap()
-            .contains("CLERK_WEBHOOK_SECRET"));
+        let m = v["message"].as_str().unwrap();
+        assert!(m.contains("wrangler secret put CLERK_WEBHOOK_SECRET") && m.contains(".dev.vars"));
+        let e = AppError::Config(ConfigError::missing("TIM_SDKAPPID"));
+        let m = e.message();
+        assert!(m.contains("[vars]") && !m.contains("secret put"), "{m}");
+        let e = AppError::Webhook(WebhookError::Malformed(
+            "invalid type: string \"Ada\"".into(),
+        ));
+        assert!(!e.log_message().contains("Ada"));
     }
 }

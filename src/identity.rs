@@ -10,7 +10,7 @@
 //! providers on one deployment can never produce the same UserID. The app's own backend must be
 //! able to compute the same function, so it is spelled out in the README and pinned by tests.
 
-use sha2::{Digest, Sha256};
+use crate::crypto::{hex_encode, sha256};
 
 /// Longest UserID Tencent accepts, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 32;
@@ -140,8 +140,7 @@ pub fn compact(id: &str, known_prefixes: &[&str]) -> Option<String> {
 
 /// `h` followed by the first `31 - prefix_len` hex digits of SHA-256 of the ID's UTF-8 bytes.
 pub fn hash(id: &str, prefix_len: usize) -> String {
-    let digest = Sha256::digest(id.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex_encode(&sha256(id.as_bytes()));
     let keep = (MAX_USER_ID_BYTES - 1)
         .saturating_sub(prefix_len)
         .min(hex.len());

@@ -1,17 +1,35 @@
-//! tim-onboard: a Cloudflare Worker that turns auth-provider signup webhooks into Tencent Cloud
-//! Chat accounts.
+//! tim-onboard: a Cloudflare Worker that turns auth-provider webhooks into Tencent Cloud Chat
+//! accounts, and the same core for native tools.
 //!
-//! Read the data path top to bottom: [`service`] routes a request, [`webhook`] verifies and reads
-//! the delivery, [`identity`] fits the user to Tencent's rules, [`usersig`] signs the admin
-//! ticket, [`region`] picks the data centre, [`tim`] builds the call and decides on retries, and
-//! [`error`] turns failures into HTTP statuses. Only `worker` (wasm32 only) touches the runtime.
+//! Layers, each importing only from the ones below it (docs/architecture.md):
+//! 1. leaves: [`settings`], [`ports`], [`crypto`];
+//! 2. rules: [`identity`], [`region`], [`event`], [`dedupe`], [`usersig`], [`tim`], [`pacer`];
+//! 3. [`config`] (typed Tencent settings), [`webhook`] (providers), [`job`] (events -> jobs);
+//! 4. [`executor`] (jobs -> Tencent calls, sans-IO), [`drive`] (runs it over the ports), [`error`];
+//! 5. [`http`], [`state`], [`pipeline`], [`routes`]; the shell `worker` (wasm32 only).
 
+pub mod admin;
+pub mod background;
 pub mod config;
+pub mod consumer;
+pub mod crypto;
+pub mod deadletter;
 pub mod dedupe;
+pub mod drive;
 pub mod error;
+pub mod event;
+pub mod executor;
+pub mod http;
 pub mod identity;
+pub mod job;
+pub mod lifecycle;
+pub mod pacer;
+pub mod pipeline;
+pub mod ports;
 pub mod region;
-pub mod service;
+pub mod routes;
+pub mod settings;
+pub mod state;
 pub mod tim;
 pub mod usersig;
 pub mod webhook;
@@ -19,21 +37,5 @@ pub mod webhook;
 #[cfg(target_arch = "wasm32")]
 mod worker;
 
-/// Helpers shared by the unit tests.
 #[cfg(test)]
-pub(crate) mod testing {
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
-
-    /// Runs a future whose awaits all complete at once (test fakes never wait on anything real).
-    pub fn block_on<F: Future>(f: F) -> F::Output {
-        let mut f = pin!(f);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
-}
+pub(crate) mod testing;

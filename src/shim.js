@@ -72,3 +72,66 @@ export function respond(status, body, extra) {
   }
   return new Response(body, { status, headers });
 }
+
+/** Whether `env[name]` is bound (a Queue producer, a D1 database). */
+export function hasBinding(env, name) {
+  return env != null && env[name] != null;
+}
+
+/**
+ * Sends each body of the JSON list `bodies` as one text message, 100 per `sendBatch` (the
+ * Queues limit). Resolves to "" when all were queued, else to the error's message.
+ */
+export async function enqueue(env, name, bodies) {
+  try {
+    const list = JSON.parse(bodies);
+    for (let i = 0; i < list.length; i += 100) {
+      await env[name].sendBatch(list.slice(i, i + 100).map((body) => ({ body, contentType: "text" })));
+    }
+    return "";
+  } catch (e) {
+    return String(e?.message ?? e) || "the queue refused the messages";
+  }
+}
+
+/** Runs one D1 statement with JSON-encoded positional parameters; resolves to JSON. */
+export async function sql(env, name, query, params) {
+  try {
+    const r = await env[name].prepare(query).bind(...JSON.parse(params)).all();
+    return JSON.stringify({ ok: true, rows: r.results ?? [] });
+  } catch (e) {
+    return JSON.stringify({ ok: false, error: String(e?.message ?? e) });
+  }
+}
+
+/** A queue batch as JSON: `{"queue", "messages": [[id, attempts, body text]]}`. */
+export function batchMessages(batch) {
+  try {
+    const messages = batch.messages.map((m) => [
+      String(m.id),
+      Math.max(1, Number(m.attempts) || 1),
+      typeof m.body === "string" ? m.body : JSON.stringify(m.body ?? null),
+    ]);
+    return JSON.stringify({ queue: String(batch.queue), messages });
+  } catch {
+    return JSON.stringify({ queue: "", messages: [] });
+  }
+}
+
+/**
+ * Applies `[[id, "ack" | "retry", delaySeconds]]` to the batch's messages. Each call has its own
+ * try, so one failing call cannot leave the others undecided; an undecided message is retried
+ * by the queue.
+ */
+export function settle(batch, verdicts) {
+  const byId = new Map(batch.messages.map((m) => [String(m.id), m]));
+  for (const [id, kind, delaySeconds] of JSON.parse(verdicts)) {
+    const m = byId.get(id);
+    try {
+      if (kind === "ack") m?.ack();
+      else m?.retry({ delaySeconds });
+    } catch {
+      // The queue redelivers a message that was neither acked nor retried.
+    }
+  }
+}

@@ -6,11 +6,52 @@
 //! is unknown here), the payload can never be accepted, or an operator must fix something. The
 //! last two differ in what we tell the webhook sender: only the payload class gives up on a signup.
 
+use crate::ports::TransportError;
 use crate::region::{Endpoint, Region};
 use serde::Serialize;
 
 /// REST path of the single-account import API.
 pub const ACCOUNT_IMPORT_PATH: &str = "/v4/im_open_login_svc/account_import";
+/// REST path of the batch import API (up to [`MAX_BATCH`] accounts per call).
+pub const MULTIACCOUNT_IMPORT_PATH: &str = "/v4/im_open_login_svc/multiaccount_import";
+/// REST path of `portrait_set` (profile fields of one account).
+pub const PORTRAIT_SET_PATH: &str = "/v4/profile/portrait_set";
+/// REST path of `kick` (invalidates every UserSig a user holds).
+pub const KICK_PATH: &str = "/v4/im_open_login_svc/kick";
+/// REST path of `account_delete` (up to [`MAX_BATCH`] accounts per call).
+pub const ACCOUNT_DELETE_PATH: &str = "/v4/im_open_login_svc/account_delete";
+/// Tencent codes meaning "no such account": an update then imports, a kick or delete is moot.
+pub const NO_SUCH_ACCOUNT: [i64; 2] = [70107, 40003];
+/// Most accounts one `multiaccount_import` call takes.
+pub const MAX_BATCH: usize = 100;
+
+/// Which of Tencent's per-API quotas a call counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quota {
+    /// 200 calls/s: `account_import`, `kick`, `portrait_set`.
+    Single,
+    /// 100 calls/s: `multiaccount_import`, `account_delete`, `account_check`.
+    Batch,
+}
+
+impl Quota {
+    /// The API's documented limit in calls per second.
+    pub fn calls_per_second(self) -> u64 {
+        match self {
+            Quota::Single => 200,
+            Quota::Batch => 100,
+        }
+    }
+
+    /// The quota of the API at `path`.
+    pub fn of(path: &str) -> Quota {
+        if path == MULTIACCOUNT_IMPORT_PATH || path == ACCOUNT_DELETE_PATH {
+            Quota::Batch
+        } else {
+            Quota::Single
+        }
+    }
+}
 
 /// Query-string escaping for the admin identifier (UserSigs and numbers need none).
 fn percent_encode(s: &str) -> String {
@@ -25,10 +66,35 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-/// The full `account_import` URL: `origin` is `scheme://host[:port]`.
+/// Who calls Tencent: the app and its admin account, with the admin's current UserSig.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    /// SDKAppID.
+    pub sdkappid: u64,
+    /// Admin identifier.
+    pub admin: &'a str,
+    /// The admin's UserSig.
+    pub usersig: &'a str,
+}
+
+/// The URL of REST API `path` at `origin` (`scheme://host[:port]`), with the common parameters.
 ///
 /// The UserSig goes in as is: its alphabet (`A-Z a-z 0-9 * - _`) is legal in a query string, so
 /// encoding it would only spend CPU on every request.
+pub fn api_url(origin: &str, path: &str, caller: Caller<'_>, random: u32) -> String {
+    let Caller {
+        sdkappid,
+        admin,
+        usersig,
+    } = caller;
+    format!(
+        "{origin}{path}?sdkappid={sdkappid}&identifier={}&usersig={}&random={random}&contenttype=json",
+        percent_encode(admin),
+        if is_query_safe(usersig) { usersig.into() } else { percent_encode(usersig) }
+    )
+}
+
+/// The full `account_import` URL.
 pub fn account_import_url(
     origin: &str,
     sdkappid: u64,
@@ -36,11 +102,12 @@ pub fn account_import_url(
     usersig: &str,
     random: u32,
 ) -> String {
-    format!(
-        "{origin}{ACCOUNT_IMPORT_PATH}?sdkappid={sdkappid}&identifier={}&usersig={}&random={random}&contenttype=json",
-        percent_encode(admin),
-        if is_query_safe(usersig) { usersig.into() } else { percent_encode(usersig) }
-    )
+    let caller = Caller {
+        sdkappid,
+        admin,
+        usersig,
+    };
+    api_url(origin, ACCOUNT_IMPORT_PATH, caller, random)
 }
 
 fn is_query_safe(s: &str) -> bool {
@@ -69,6 +136,45 @@ impl ImportRequest {
     }
 }
 
+/// The body of `multiaccount_import` in its `AccountList` form, which carries Nick and FaceUrl.
+pub fn multiaccount_import_body(accounts: &[ImportRequest]) -> String {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        #[serde(rename = "AccountList")]
+        account_list: &'a [ImportRequest],
+    }
+    serde_json::to_string(&Body {
+        account_list: accounts,
+    })
+    .unwrap_or_default()
+}
+
+/// The body of `portrait_set`: only the fields given are written.
+pub fn portrait_set_body(user_id: &str, nick: Option<&str>, face_url: Option<&str>) -> String {
+    let mut items = Vec::new();
+    if let Some(n) = nick {
+        items.push(serde_json::json!({ "Tag": "Tag_Profile_IM_Nick", "Value": n }));
+    }
+    if let Some(f) = face_url {
+        items.push(serde_json::json!({ "Tag": "Tag_Profile_IM_Image", "Value": f }));
+    }
+    serde_json::json!({ "From_Account": user_id, "ProfileItem": items }).to_string()
+}
+
+/// The body of `kick`.
+pub fn kick_body(user_id: &str) -> String {
+    serde_json::json!({ "UserID": user_id }).to_string()
+}
+
+/// The body of `account_delete`.
+pub fn account_delete_body(user_ids: &[&str]) -> String {
+    let items: Vec<_> = user_ids
+        .iter()
+        .map(|u| serde_json::json!({ "UserID": u }))
+        .collect();
+    serde_json::json!({ "DeleteItem": items }).to_string()
+}
+
 /// Tencent's verdict on one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -83,23 +189,6 @@ pub enum Answer {
     },
 }
 
-/// A call that produced no Tencent answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransportError {
-    /// DNS, TCP, TLS or similar: nothing came back.
-    #[error("network error: {0}")]
-    Network(String),
-    /// No answer within our client timeout.
-    #[error("timed out")]
-    Timeout,
-    /// An HTTP status other than 200 (Tencent only does that for gateway errors such as 502).
-    #[error("HTTP status {0}")]
-    Status(u16),
-    /// HTTP 200 whose body is not Tencent's JSON.
-    #[error("response is not Tencent JSON")]
-    NotJson,
-}
-
 /// What one attempt produced.
 pub type Outcome = Result<Answer, TransportError>;
 
@@ -111,6 +200,63 @@ struct RawAnswer {
     error_code: Option<i64>,
     #[serde(rename = "ErrorInfo")]
     error_info: Option<String>,
+}
+
+/// An answer and, for batch calls, the accounts Tencent says it could not import (no reasons).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Tencent's verdict on the call as a whole.
+    pub outcome: Outcome,
+    /// `FailAccounts` of a successful batch call, and the accounts whose `ResultItem` has a
+    /// non-zero `ResultCode` other than "no such account" (batch deletes).
+    pub fail_accounts: Vec<String>,
+}
+
+impl From<Outcome> for Reply {
+    fn from(outcome: Outcome) -> Reply {
+        Reply {
+            outcome,
+            fail_accounts: Vec::new(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawFailAccounts {
+    #[serde(rename = "FailAccounts", default)]
+    fail_accounts: Vec<serde_json::Value>,
+    #[serde(rename = "ResultItem", default)]
+    result_item: Vec<serde_json::Value>,
+}
+
+impl RawFailAccounts {
+    fn failed(self) -> Vec<String> {
+        let listed = self
+            .fail_accounts
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned));
+        let items = self.result_item.into_iter().filter_map(|item| {
+            let code = item.get("ResultCode").and_then(serde_json::Value::as_i64)?;
+            let user = item.get("UserID").and_then(serde_json::Value::as_str)?;
+            (code != 0 && !NO_SUCH_ACCOUNT.contains(&code)).then(|| user.to_owned())
+        });
+        listed.chain(items).collect()
+    }
+}
+
+/// Reads an HTTP response from Tencent, including `FailAccounts` when present.
+pub fn parse_reply(status: u16, body: &[u8]) -> Reply {
+    let outcome = parse_response(status, body);
+    let fail_accounts = match outcome {
+        Ok(Answer::Ok) => serde_json::from_slice::<RawFailAccounts>(body)
+            .map(RawFailAccounts::failed)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    Reply {
+        outcome,
+        fail_accounts,
+    }
 }
 
 /// Reads an HTTP response from Tencent into an [`Outcome`].
@@ -150,7 +296,9 @@ pub enum ErrorClass {
     Operator,
 }
 
-/// Classifies a Tencent `ErrorCode` (tencent-chat-rest.md §3 and the seed's private codes).
+/// Classifies a Tencent `ErrorCode`: the public codes
+/// (<https://www.tencentcloud.com/document/product/1047/34348>) and `account_import`'s own
+/// (<https://www.tencentcloud.com/document/product/1047/34953>).
 ///
 /// Unknown codes count as operator problems: that answers 5xx, so the sender keeps the signup.
 pub fn classify(code: i64) -> ErrorClass {
@@ -304,19 +452,16 @@ impl ImportRun {
                 retry_after_s: 60,
             }));
         }
-        self.send(0, 0, now_ms, false, "not started")
+        self.send(Attempt::at(0, 0), now_ms, "not started")
     }
 
-    fn send(
-        &mut self,
-        endpoint: usize,
-        delay_ms: u64,
-        now_ms: u64,
-        fresh_sig: bool,
-        why: &str,
-    ) -> Step {
+    /// Sends `attempt` unless the attempt cap or the budget says stop (then `why` is reported).
+    fn send(&mut self, attempt: Attempt, now_ms: u64, why: &str) -> Step {
         let elapsed = now_ms.saturating_sub(self.started_ms);
-        let left = self.policy.budget_ms.saturating_sub(elapsed + delay_ms);
+        let left = self
+            .policy
+            .budget_ms
+            .saturating_sub(elapsed + attempt.delay_ms);
         if self.attempts >= self.policy.max_attempts || left < self.policy.min_attempt_ms {
             return Step::Done(Err(ImportError::Unavailable {
                 last: why.to_owned(),
@@ -324,12 +469,12 @@ impl ImportRun {
             }));
         }
         self.attempts += 1;
-        self.current = endpoint;
+        self.current = attempt.endpoint;
         Step::Send {
-            endpoint,
-            delay_ms,
+            endpoint: attempt.endpoint,
+            delay_ms: attempt.delay_ms,
             timeout_ms: left.min(self.policy.attempt_timeout_ms),
-            fresh_sig,
+            fresh_sig: attempt.fresh_sig,
         }
     }
 
@@ -347,71 +492,7 @@ impl ImportRun {
         let here = self.current;
         match outcome {
             Ok(Answer::Ok) => Step::Done(Ok(here)),
-            Ok(Answer::Fail { code, info }) => match classify(*code) {
-                ErrorClass::Transient => {
-                    let d = self.backoff(random);
-                    self.send(
-                        here,
-                        d,
-                        now_ms,
-                        false,
-                        &format!("Tencent error {code}: {info}"),
-                    )
-                }
-                ErrorClass::RateLimited { retry_after_s } => {
-                    let wait = u64::from(retry_after_s) * 1000;
-                    let d = self.backoff(random).max(wait);
-                    match self.send(
-                        here,
-                        d,
-                        now_ms,
-                        false,
-                        &format!("Tencent rate limit {code}: {info}"),
-                    ) {
-                        Step::Done(Err(ImportError::Unavailable { last, .. })) => {
-                            Step::Done(Err(ImportError::Unavailable {
-                                last,
-                                retry_after_s: retry_after_s.max(5),
-                            }))
-                        }
-                        step => step,
-                    }
-                }
-                ErrorClass::SigExpired if !self.resigned => {
-                    self.resigned = true;
-                    self.send(here, 0, now_ms, true, "UserSig expired")
-                }
-                ErrorClass::SigExpired | ErrorClass::Operator => {
-                    Step::Done(Err(ImportError::Operator {
-                        code: *code,
-                        info: info.clone(),
-                    }))
-                }
-                ErrorClass::Payload => Step::Done(Err(ImportError::Rejected {
-                    code: *code,
-                    info: info.clone(),
-                })),
-                ErrorClass::WrongDataCentre => {
-                    let this_region = self.region_of(here);
-                    if let Some(r) = this_region {
-                        if !self.wrong_dc.contains(&r) {
-                            self.wrong_dc.push(r);
-                        }
-                    }
-                    // Only an `auto` list holds other regions; skip the rest of this one.
-                    let next = (here + 1..self.endpoints.len()).find(|&i| {
-                        self.region_of(i)
-                            .is_some_and(|r| !self.wrong_dc.contains(&r))
-                    });
-                    match next {
-                        Some(i) => self.send(i, 0, now_ms, false, "wrong data centre"),
-                        None => Step::Done(Err(ImportError::WrongRegion {
-                            code: *code,
-                            tried: self.wrong_dc.clone(),
-                        })),
-                    }
-                }
-            },
+            Ok(Answer::Fail { code, info }) => self.on_code(*code, info, now_ms, random),
             Err(e @ (TransportError::Network(_) | TransportError::Timeout)) => {
                 // No answer: the next endpoint (backup domain, then the next data centre), cycling.
                 let n = self.endpoints.len();
@@ -427,12 +508,100 @@ impl ImportRun {
                 } else {
                     0
                 };
-                self.send(next, d, now_ms, false, &e.to_string())
+                // Name the origin: "connection refused" alone does not say what to start or fix.
+                let origin = self.endpoints.get(here).map_or("", |e| e.origin.as_str());
+                let why = format!("{e} (calling {origin})");
+                self.send(Attempt::at(next, d), now_ms, &why)
             }
             Err(e @ (TransportError::Status(_) | TransportError::NotJson)) => {
                 let d = self.backoff(random);
-                self.send(here, d, now_ms, false, &e.to_string())
+                self.send(Attempt::at(here, d), now_ms, &e.to_string())
             }
+        }
+    }
+
+    /// The step after Tencent answered with error `code`.
+    fn on_code(&mut self, code: i64, info: &str, now_ms: u64, random: u32) -> Step {
+        let here = self.current;
+        match classify(code) {
+            ErrorClass::Transient => {
+                let d = self.backoff(random);
+                let why = format!("Tencent error {code}: {info}");
+                self.send(Attempt::at(here, d), now_ms, &why)
+            }
+            ErrorClass::RateLimited { retry_after_s } => {
+                let wait = u64::from(retry_after_s) * 1000;
+                let d = self.backoff(random).max(wait);
+                let why = format!("Tencent rate limit {code}: {info}");
+                match self.send(Attempt::at(here, d), now_ms, &why) {
+                    Step::Done(Err(ImportError::Unavailable { last, .. })) => {
+                        Step::Done(Err(ImportError::Unavailable {
+                            last,
+                            retry_after_s: retry_after_s.max(5),
+                        }))
+                    }
+                    step => step,
+                }
+            }
+            ErrorClass::SigExpired if !self.resigned => {
+                self.resigned = true;
+                let attempt = Attempt {
+                    fresh_sig: true,
+                    ..Attempt::at(here, 0)
+                };
+                self.send(attempt, now_ms, "UserSig expired")
+            }
+            ErrorClass::SigExpired | ErrorClass::Operator => {
+                Step::Done(Err(ImportError::Operator {
+                    code,
+                    info: info.to_owned(),
+                }))
+            }
+            ErrorClass::Payload => Step::Done(Err(ImportError::Rejected {
+                code,
+                info: info.to_owned(),
+            })),
+            ErrorClass::WrongDataCentre => self.next_data_centre(code, now_ms),
+        }
+    }
+
+    /// After a wrong-data-centre answer: the next endpoint of a data centre not yet ruled out.
+    fn next_data_centre(&mut self, code: i64, now_ms: u64) -> Step {
+        let here = self.current;
+        if let Some(r) = self.region_of(here) {
+            if !self.wrong_dc.contains(&r) {
+                self.wrong_dc.push(r);
+            }
+        }
+        // Only an `auto` list holds other regions; skip the rest of this one.
+        let next = (here + 1..self.endpoints.len()).find(|&i| {
+            self.region_of(i)
+                .is_some_and(|r| !self.wrong_dc.contains(&r))
+        });
+        match next {
+            Some(i) => self.send(Attempt::at(i, 0), now_ms, "wrong data centre"),
+            None => Step::Done(Err(ImportError::WrongRegion {
+                code,
+                tried: self.wrong_dc.clone(),
+            })),
+        }
+    }
+}
+
+/// One attempt to make: where, after how long, and whether to sign afresh.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    endpoint: usize,
+    delay_ms: u64,
+    fresh_sig: bool,
+}
+
+impl Attempt {
+    fn at(endpoint: usize, delay_ms: u64) -> Attempt {
+        Attempt {
+            endpoint,
+            delay_ms,
+            fresh_sig: false,
         }
     }
 }
@@ -457,7 +626,7 @@ mod tests {
     }
 
     #[test]
-    fn url_matches_the_seed_contract() {
+    fn url_matches_the_documented_account_import_request() {
         let url = account_import_url(
             "https://console.tim.qq.com",
             88888888,
@@ -496,6 +665,54 @@ mod tests {
     }
 
     #[test]
+    fn batch_bodies_and_fail_accounts() {
+        let a = ImportRequest {
+            user_id: "a".into(),
+            nick: Some("A".into()),
+            face_url: None,
+        };
+        let b = ImportRequest {
+            user_id: "b".into(),
+            nick: None,
+            face_url: Some("https://x/b.png".into()),
+        };
+        assert_eq!(
+            multiaccount_import_body(&[a, b]),
+            r#"{"AccountList":[{"UserID":"a","Nick":"A"},{"UserID":"b","FaceUrl":"https://x/b.png"}]}"#
+        );
+        let r = parse_reply(
+            200,
+            br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","FailAccounts":["b",7]}"#,
+        );
+        assert_eq!(
+            (r.outcome, r.fail_accounts),
+            (Ok(Answer::Ok), vec!["b".to_owned()])
+        );
+        let r = parse_reply(
+            200,
+            br#"{"ActionStatus":"FAIL","ErrorCode":70402,"ErrorInfo":"x","FailAccounts":["b"]}"#,
+        );
+        assert!(r.fail_accounts.is_empty());
+        assert_eq!(Quota::of(MULTIACCOUNT_IMPORT_PATH), Quota::Batch);
+        assert_eq!(Quota::of(ACCOUNT_DELETE_PATH), Quota::Batch);
+        let r = parse_reply(
+            200,
+            br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","ResultItem":[{"ResultCode":0,"UserID":"a"},{"ResultCode":70107,"UserID":"b"},{"ResultCode":70500,"UserID":"c"}]}"#,
+        );
+        assert_eq!(r.fail_accounts, vec!["c".to_owned()]);
+        assert_eq!(
+            portrait_set_body("u", Some("N"), None),
+            r#"{"From_Account":"u","ProfileItem":[{"Tag":"Tag_Profile_IM_Nick","Value":"N"}]}"#
+        );
+        assert_eq!(kick_body("u"), r#"{"UserID":"u"}"#);
+        assert_eq!(
+            account_delete_body(&["a", "b"]),
+            r#"{"DeleteItem":[{"UserID":"a"},{"UserID":"b"}]}"#
+        );
+        assert_eq!(Quota::of(ACCOUNT_IMPORT_PATH).calls_per_second(), 200);
+    }
+
+    #[test]
     fn responses_parse_into_answers_or_transport_errors() {
         assert_eq!(
             parse_response(
@@ -531,7 +748,7 @@ mod tests {
     }
 
     #[test]
-    fn every_seed_and_public_code_has_a_class() {
+    fn every_account_import_and_public_code_has_a_class() {
         use ErrorClass::*;
         for c in [40006, 70169, 70500, 70202, 60008, 90992] {
             assert_eq!(classify(c), Transient, "{c}");

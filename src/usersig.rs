@@ -5,8 +5,7 @@
 //! (`+`→`*`, `/`→`-`, `=`→`_`). Time is always an argument so that the same inputs give the same
 //! UserSig, which is what lets tests pin vectors and the isolate cache reason about expiry.
 
-use crate::webhook::ct_eq;
-use crate::webhook::sig::hmac_sha256;
+use crate::crypto::{ct_eq, hmac_sha256};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
@@ -63,7 +62,9 @@ pub struct Claims {
     pub userbuf: Option<Vec<u8>>,
 }
 
-/// The exact string Tencent HMACs (tencent-chat-rest.md §1.2).
+/// The exact string Tencent HMACs. Only the official `tls-sig-api-v2` libraries spell it out
+/// (e.g. `TLSSigAPIv2.py` in <https://github.com/tencentyun/tls-sig-api-v2-python>; all are
+/// listed on <https://www.tencentcloud.com/document/product/1047/34385>).
 fn signed_string(
     identifier: &str,
     sdkappid: u64,
@@ -294,7 +295,9 @@ mod tests {
     const APP: u64 = 1_400_000_000;
     const T: i64 = 1_700_000_000;
     const EXP: i64 = 15_552_000;
-    // Fixed-clock vectors from tencent-chat-rest.md §1.8 (official PY and NODE libraries).
+    // Fixed-clock vectors: Tencent publishes none, so these were made by its official libraries
+    // with the clock pinned (https://github.com/tencentyun/tls-sig-api-v2-python and
+    // https://github.com/tencentyun/tls-sig-api-v2-node).
     const PY_SIG: &str = "eJyrVgrxCdYrSy1SslJQMtIzUNJRAItkpqTmlWSmZUIkKjIT87NK82CSxSnZiQUFmSlAKUMTAyiAyqVWFGQWpYJkTE1NjRDiJZm5YFFzNPXFmekgG3zKHM1T9D3LzdODi-OKs8vCqpxcAvydnV2SSv2cy03cPcpDnA2SMgu0nUxslWoBHdYzUg__";
     const NODE_SIG: &str = "eJyrVgrxCdYrSy1SslIy0jNQ0gHzM1NS80oy0zLBwhWZiflZpXlQqeKU7MSCgswUJStDEwMogMiUZOamKlkZmqOKplYUZBaBxE1NTY3gosWZ6UpWSj5ljuYp*p7l5unBxXnF2WVhVU4uAf7Ozi5JpX7O5SbuHuUhzgZJmQXaTia2SrUAohcx8g__";
     const PY_BUF_SIG: &str = "eJyrVgrxCdYrSy1SslJQMtIzUNJRAItkpqTmlWSmZUIkKjIT87NK82CSxSnZiQUFmSlAKUMTAyiAyqVWFGQWpYJkTE1NjRDiJZm5YFFzNPWlxalFSaVpIFsiw72y4FZkpoOEArNCjAwMKwKyI7L1E30NU7UrDcoSs6OSDLyNMgOK3EpTtbUNik0rzZLcfG2VagHdkjl6";

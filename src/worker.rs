@@ -1,15 +1,19 @@
 //! The imperative shell: the only module that touches the Workers runtime.
 //!
-//! It turns the runtime's request into a [`service::Request`], implements [`service::Io`] with
+//! It turns the runtime's request into an [`http::Request`], implements [`Io`] with
 //! `fetch`, timers, `Date.now()` and `crypto.getRandomValues`, and turns the answer back into a
 //! `Response`. Every runtime call is fallible and handled: a panic here would reset the isolate
 //! and lose its caches. `request.cf` is read through `Reflect`, because worker 0.8.7 panics when
 //! it is absent (plain workerd, service bindings).
 
+use crate::background;
+use crate::consumer::{Message, Verdict};
+use crate::http::{self, MAX_BODY_BYTES};
+use crate::ports::{HeaderMap, Io, KeyIo, TransportError};
 use crate::region::EdgeLocation;
-use crate::service::{self, IsolateState, MAX_BODY_BYTES};
-use crate::tim::TransportError;
-use crate::webhook::{HeaderMap, KeyIo};
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::IsolateState;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -29,10 +33,10 @@ impl HeaderMap for Headers {
     }
 }
 
-struct EnvSettings<'a>(&'a Env);
+struct EnvSettings<'a>(&'a JsValue);
 
-impl service::Settings for EnvSettings<'_> {
-    fn get(&self, name: &str) -> Option<String> {
+impl Settings for EnvSettings<'_> {
+    fn raw(&self, name: &str) -> Option<String> {
         js_sys::Reflect::get(self.0, &JsValue::from_str(name))
             .ok()
             .and_then(|v| v.as_string())
@@ -74,6 +78,21 @@ extern "C" {
     /// A JSON `Response` with extra "name: value" header lines.
     #[wasm_bindgen(js_name = respond)]
     fn shim_respond(status: u16, body: &str, extra: &str) -> web_sys::Response;
+    /// Whether `env[name]` is bound.
+    #[wasm_bindgen(js_name = hasBinding)]
+    fn shim_has_binding(env: &JsValue, name: &str) -> bool;
+    /// Sends a JSON list of bodies to a queue; resolves to "" or the error.
+    #[wasm_bindgen(js_name = enqueue)]
+    fn shim_enqueue(env: &JsValue, name: &str, bodies: &str) -> Promise;
+    /// Runs one D1 statement; resolves to `{"ok","rows"|"error"}` as JSON.
+    #[wasm_bindgen(js_name = sql)]
+    fn shim_sql(env: &JsValue, name: &str, query: &str, params: &str) -> Promise;
+    /// A queue batch as `{"queue", "messages": [[id, attempts, body]]}` JSON.
+    #[wasm_bindgen(js_name = batchMessages)]
+    fn shim_batch_messages(batch: &JsValue) -> String;
+    /// Applies `[[id, "ack"|"retry", delaySeconds]]` to a batch, each in its own try.
+    #[wasm_bindgen(js_name = settle)]
+    fn shim_settle(batch: &JsValue, verdicts: &str);
 }
 
 /// Reads the body, stopping as soon as it exceeds the limit; `None` means too large.
@@ -83,7 +102,15 @@ async fn read_body(req: &web_sys::Request) -> Result<Option<Vec<u8>>, JsValue> {
     Ok((!v.is_null()).then(|| Uint8Array::new(&v).to_vec()))
 }
 
-struct RuntimeIo;
+/// The runtime, with the Worker's `env` for its Queue and D1 bindings.
+struct RuntimeIo<'a> {
+    env: &'a JsValue,
+}
+
+/// The Queue producer binding of the job queue.
+const QUEUE_BINDING: &str = "TIM_QUEUE";
+/// The D1 binding of the dead-letter table.
+const DB_BINDING: &str = "DB";
 
 /// Keeps the admin UserSig out of anything we log: fetch errors may echo the URL.
 fn redact(s: &str) -> String {
@@ -189,7 +216,7 @@ async fn webcrypto_verify(
     run.await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
 }
 
-impl KeyIo for RuntimeIo {
+impl KeyIo for RuntimeIo<'_> {
     fn now_ms(&self) -> u64 {
         js_sys::Date::now() as u64
     }
@@ -234,7 +261,7 @@ impl KeyIo for RuntimeIo {
     }
 }
 
-impl service::Io for RuntimeIo {
+impl Io for RuntimeIo<'_> {
     fn random_u32(&self) -> u32 {
         let mut b = [0u8; 4];
         match getrandom::fill(&mut b) {
@@ -259,9 +286,57 @@ impl service::Io for RuntimeIo {
     fn log(&self, line: &str) {
         worker::console_log!("{}", line);
     }
+
+    fn has_queue(&self) -> bool {
+        shim_has_binding(self.env, QUEUE_BINDING)
+    }
+
+    async fn enqueue(&self, bodies: &[String]) -> Result<(), String> {
+        let list = serde_json::to_string(bodies).unwrap_or_default();
+        let err = JsFuture::from(shim_enqueue(self.env, QUEUE_BINDING, &list))
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| "the queue call failed".into());
+        if err.is_empty() {
+            Ok(())
+        } else {
+            Err(err)
+        }
+    }
+
+    fn has_db(&self) -> bool {
+        shim_has_binding(self.env, DB_BINDING)
+    }
+
+    async fn sql(
+        &self,
+        query: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Value>, String> {
+        let params = serde_json::Value::from(params.to_vec()).to_string();
+        let text = JsFuture::from(shim_sql(self.env, DB_BINDING, query, &params))
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            ok: bool,
+            #[serde(default)]
+            rows: Vec<serde_json::Value>,
+            #[serde(default)]
+            error: String,
+        }
+        match serde_json::from_str::<Answer>(&text) {
+            Ok(a) if a.ok => Ok(a.rows),
+            Ok(a) => Err(a.error),
+            Err(_) => Err("D1 gave no answer".into()),
+        }
+    }
 }
 
-fn to_response(r: service::Response) -> web_sys::Response {
+fn to_response(r: http::Response) -> web_sys::Response {
     let extra: String = r
         .headers
         .iter()
@@ -281,7 +356,7 @@ pub async fn fetch(
     let state = STATE.with(|s| *s);
     let method = req.method();
     let url = req.url();
-    let (path, query) = service::path_and_query(&url);
+    let (path, query) = http::path_and_query(&url);
     let body = if method == "POST" {
         // A body that cannot be read is handled as empty: verification then fails with 401.
         read_body(&req).await.unwrap_or_else(|_| Some(Vec::new()))
@@ -290,14 +365,49 @@ pub async fn fetch(
     };
     let headers = Headers(req.headers());
     let lazy_location = || edge_location(&req);
-    let request = service::Request {
+    let request = http::Request {
         method: &method,
         path,
         query,
         headers: &headers,
         body: body.as_deref(),
-        location: service::Location::Lazy(&lazy_location),
+        location: http::Location::Lazy(&lazy_location),
     };
-    let resp = service::handle(&request, &EnvSettings(&env), state, &RuntimeIo).await;
+    let env: &JsValue = env.as_ref();
+    let io = RuntimeIo { env };
+    let resp = routes::handle(&request, &EnvSettings(env), state, &io).await;
     Ok(to_response(resp))
+}
+
+/// The queue handler (worker-build wires an export named `queue`): the job queue's and the
+/// dead-letter queue's batches. Hand-written instead of `#[event(queue)]` because that wrapper
+/// panics on `Err` and its `ack`/`retry` unwrap; here every message gets its own verdict, applied
+/// in JS one by one, and nothing can throw.
+#[wasm_bindgen]
+pub async fn queue(batch: JsValue, env: JsValue, _ctx: JsValue) -> JsValue {
+    #[derive(serde::Deserialize)]
+    struct Batch {
+        queue: String,
+        messages: Vec<(String, u32, String)>,
+    }
+    let state = STATE.with(|s| *s);
+    let Ok(b) = serde_json::from_str::<Batch>(&shim_batch_messages(&batch)) else {
+        return JsValue::UNDEFINED;
+    };
+    let messages = b
+        .messages
+        .into_iter()
+        .map(|(id, attempts, body)| Message { id, attempts, body })
+        .collect();
+    let io = RuntimeIo { env: &env };
+    let verdicts = background::consume(&b.queue, messages, &EnvSettings(&env), state, &io).await;
+    let list: Vec<(String, &str, u32)> = verdicts
+        .into_iter()
+        .map(|(id, v)| match v {
+            Verdict::Retry { delay_s } => (id, "retry", delay_s),
+            Verdict::Ack | Verdict::DeadLetter { .. } => (id, "ack", 0),
+        })
+        .collect();
+    shim_settle(&batch, &serde_json::to_string(&list).unwrap_or_default());
+    JsValue::UNDEFINED
 }

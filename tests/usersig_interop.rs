@@ -5,50 +5,13 @@
 //!     standard library), which also rejects tampered ones.
 //! Run through `make test`, which installs the libraries (`.venv`, `node_modules`).
 
+mod support;
+
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use support::oracle;
 use tim_onboard::usersig::{self, UserSigError};
 
 const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
-
-fn python() -> String {
-    std::env::var("TIM_TEST_PYTHON").unwrap_or_else(|_| {
-        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
-        if std::path::Path::new(venv).exists() {
-            venv.into()
-        } else {
-            "python3".into()
-        }
-    })
-}
-
-/// Runs `program args` with `input` on stdin and parses its stdout as JSON.
-fn run(program: &str, args: &[&str], input: &Value) -> Value {
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {program} (run `make test` to install the oracles): {e}")
-        });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("oracle printed JSON")
-}
 
 fn cases() -> Value {
     json!([
@@ -110,13 +73,13 @@ fn check_official(generated: Value, source: &str) {
 
 #[test]
 fn official_python_library_sigs_verify() {
-    let out = run(&python(), &["tests/oracles/official_py.py"], &cases());
+    let out = oracle::python("official_py.py", &cases());
     check_official(out, "PyPI tls-sig-api-v2");
 }
 
 #[test]
 fn official_npm_library_sigs_verify() {
-    let out = run("node", &["tests/oracles/official_node.cjs"], &cases());
+    let out = oracle::node("official_node.cjs", &cases());
     check_official(out, "npm tls-sig-api-v2");
 }
 
@@ -148,10 +111,6 @@ fn our_sigs_verify_with_an_independent_implementation() {
         input.push(json!({"sdkappid": app, "key": key, "identifier": id, "now": now, "usersig": &sig[..sig.len() / 2]}));
         expected.push("malformed");
     }
-    let verdicts = run(
-        &python(),
-        &["tests/oracles/independent_verify.py"],
-        &Value::Array(input),
-    );
+    let verdicts = oracle::python("independent_verify.py", &Value::Array(input));
     assert_eq!(verdicts, json!(expected));
 }

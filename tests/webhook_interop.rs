@@ -2,34 +2,14 @@
 //! what it signs, we accept (and reject when anything changes); what we sign, it accepts.
 //! Run through `make test`, which installs the library into `.venv`.
 
+mod support;
+
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tim_onboard::webhook::{standard, WebhookError};
 
-fn python() -> String {
-    std::env::var("TIM_TEST_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").into())
-}
-
 fn oracle(input: &Value) -> Value {
-    let mut child = Command::new(python())
-        .arg("tests/oracles/standardwebhooks_py.py")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python venv missing: run `make test`");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::oracle::python("standardwebhooks_py.py", input)
 }
 
 const SECRETS: [&str; 3] = [
@@ -54,7 +34,7 @@ fn verify(
     ];
     standard::verify(
         &[standard::Secret::parse(secret).unwrap()],
-        h,
+        &h,
         body.as_bytes(),
         now,
     )

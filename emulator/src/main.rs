@@ -7,23 +7,20 @@
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tim_emulator::{handle, parse_args, Command, State, MAX_BODY_BYTES, USAGE};
+use tim_emulator::{handle, parse_args, Command, State, MAX_BODY_BYTES};
 use tiny_http::{Header, Request, Response, Server};
 
 const WORKERS: usize = 8;
 
 fn main() {
-    let config = match parse_args(std::env::args().skip(1)) {
+    let config = match parse_args(std::env::args_os().skip(1)) {
         Ok(Command::Run(config)) => config,
-        Ok(Command::Help) => {
-            print!("{USAGE}");
+        Ok(Command::Help(text)) => {
+            print!("{text}");
             return;
         }
-        Err(message) => {
-            eprintln!("tim-emulator: {message}");
-            eprintln!("Try 'tim-emulator --help'.");
-            std::process::exit(2);
-        }
+        // clap prints the message and a usage hint to stderr and exits with status 2.
+        Err(e) => e.exit(),
     };
     let server = match Server::http(config.listen.as_str()) {
         Ok(server) => Arc::new(server),

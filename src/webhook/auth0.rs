@@ -1,5 +1,10 @@
-//! Auth0: Event Streams (CloudEvents `user.created`), Log Streams (`ss`) and our
-//! Post-User-Registration Action (auth-webhooks.md §4).
+//! Auth0: Event Streams (CloudEvents `user.created`, `user.updated`, `user.deleted`), Log Streams
+//! (`ss` signups, `sdu` deletions) and our Post-User-Registration Action. Auth0's docs:
+//! <https://auth0.com/docs/customize/events/create-an-event-stream>,
+//! <https://auth0.com/docs/events/user/user.updated>, <https://auth0.com/docs/events/user/user.deleted>,
+//! <https://auth0.com/docs/customize/log-streams/custom-log-streams>,
+//! <https://auth0.com/docs/deploy-monitor/logs/log-event-type-codes>,
+//! <https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/post-user-registration-trigger>.
 //!
 //! Auth0 signs none of its own deliveries. Event and Log Streams send a static `Authorization`
 //! value (bearer token or HTTP Basic), compared in constant time; their retries are byte-identical,
@@ -8,14 +13,29 @@
 //! [`standard::verify`] and gets the usual replay key.
 //!
 //! Bodies come as one JSON object, an array, or JSON lines (Log Streams' default), so one
-//! delivery may carry many events; each is recognised by its shape.
+//! delivery may carry many events; each is recognised by its shape. An Event Streams update
+//! carries the whole user at `data.object` (its `previous_object` is not needed); the event time
+//! is the envelope's `time`, a log's `data.date`. Logs of profile changes (`sapi`, `sce`, `scu`,
+//! `scpn`) carry no profile, so they are ignored.
 
-use super::{sig, standard, Delivery, Event, Get, HeaderMap, Received, Signup, WebhookError};
-use crate::config::ConfigError;
+use super::{sig, standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use crate::event::{Event, User};
 use crate::identity::pick_nick;
+use crate::settings::{ConfigError, Settings};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
+
+/// Auth0 streams and the Post-User-Registration Action.
+pub const SPEC: Spec = Spec {
+    name: "auth0",
+    prefix: "AUTH0",
+    switch: "AUTH0_WEBHOOK_TOKEN, AUTH0_WEBHOOK_BASIC or AUTH0_ACTION_SECRET",
+    id_prefixes: &["auth0|"],
+    budget_ms: DEFAULT_BUDGET_MS,
+    success_body: None,
+    challenge: None,
+};
 
 /// Setting: the bearer token an Event Stream or Log Stream sends (`Authorization: Bearer <token>`).
 pub const SECRET: &str = "AUTH0_WEBHOOK_TOKEN";
@@ -27,8 +47,26 @@ pub const ACTION_SECRET: &str = "AUTH0_ACTION_SECRET";
 pub const ACTION_EVENT: &str = "auth0.post_user_registration";
 /// The Event Streams type that means "a user was created".
 pub const SIGNUP_EVENT: &str = "user.created";
+/// The Event Streams type that means "a user was updated" (the whole user at `data.object`).
+pub const UPDATE_EVENT: &str = "user.updated";
+/// The Event Streams type that means "a user was deleted".
+pub const DELETE_EVENT: &str = "user.deleted";
 /// The log event code for "Success Signup".
 pub const SIGNUP_LOG: &str = "ss";
+/// The log event code for "Success User Deletion".
+pub const DELETE_LOG: &str = "sdu";
+
+/// The Event Streams user events and what each means.
+const STREAM_EVENTS: [(&str, Change); 3] = [
+    (SIGNUP_EVENT, Change::Created),
+    (UPDATE_EVENT, Change::Updated),
+    (DELETE_EVENT, Change::Deleted),
+];
+/// What our Action sends.
+const ACTION_EVENTS: [(&str, Change); 1] = [(ACTION_EVENT, Change::Created)];
+/// The log codes we act on.
+const LOG_EVENTS: [(&str, Change); 2] =
+    [(SIGNUP_LOG, Change::Created), (DELETE_LOG, Change::Deleted)];
 
 /// This provider's settings.
 #[derive(Debug)]
@@ -39,14 +77,14 @@ pub struct Config {
 }
 
 /// Reads this provider's settings; `None` when none of the three secrets is set.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     let token = sig::RawSecret::setting(get, SECRET);
     let basic = sig::RawSecret::setting(get, BASIC);
     if basic.as_ref().is_some_and(|b| !b.as_str().contains(':')) {
-        return Err(ConfigError::Invalid {
-            var: BASIC,
-            reason: "expected user:password, as entered for the stream's Basic authorization",
-        });
+        return Err(ConfigError::invalid(
+            BASIC,
+            "expected user:password, as entered for the stream's Basic authorization",
+        ));
     }
     let action = standard::secrets_setting(
         get,
@@ -82,11 +120,11 @@ fn accepted_authorizations(cfg: &Config) -> Vec<String> {
     accepted
 }
 
-/// Signup from an Auth0 user object (Event Streams `data.object`, the Action's `event.user`).
-fn user_signup(user: &Value, event_id: Option<String>) -> Result<Event, WebhookError> {
-    let user_id = sig::text_at(user, &["/user_id"])
+/// The id and profile of an Auth0 user object (Event Streams `data.object`, the Action's `event.user`).
+fn read_user(user: &Value) -> Result<User, WebhookError> {
+    let user_id = super::text_at(user, &["/user_id"])
         .ok_or_else(|| super::malformed("the user has no user_id"))?;
-    let text = |field: &str| sig::text_at(user, &[field]);
+    let text = |field: &str| super::text_at(user, &[field]);
     // `name` is often just the email for database users, so it is the last resort.
     let nick = pick_nick(
         text("/given_name"),
@@ -95,34 +133,35 @@ fn user_signup(user: &Value, event_id: Option<String>) -> Result<Event, WebhookE
         text("/email"),
     )
     .or_else(|| text("/name").map(str::to_owned));
-    Ok(Event::Signup(Signup {
+    Ok(User {
         user_id: user_id.to_owned(),
         nick,
         face_url: text("/picture").map(str::to_owned),
-        event_id,
-    }))
+        ..User::default()
+    })
 }
 
-/// One Log Streams entry: `{log_id, data: {type, user_id, user_name, ..}}`.
+/// One Log Streams entry: `{log_id, data: {type, date, user_id, user_name, ..}}`.
 fn log_event(v: &Value) -> Result<Event, WebhookError> {
-    let kind = sig::text_at(v, &["/data/type"])
+    let kind = super::text_at(v, &["/data/type"])
         .ok_or_else(|| super::malformed("a log without data.type"))?;
-    if kind != SIGNUP_LOG {
+    let Some(change) = Change::of(kind, &LOG_EVENTS) else {
         return Ok(Event::Ignored(kind.to_owned()));
-    }
-    let user_id = sig::text_at(v, &["/data/user_id"])
-        .ok_or_else(|| super::malformed("an ss log without data.user_id"))?;
+    };
+    let user_id = super::text_at(v, &["/data/user_id"])
+        .ok_or_else(|| super::malformed(format!("an {kind} log without data.user_id")))?;
     // Signup logs carry only `user_name`: an email for most connections, else a username.
-    let name = sig::text_at(v, &["/data/user_name"]);
+    let name = super::text_at(v, &["/data/user_name"]);
     let (username, email) = match name {
         Some(n) if n.contains('@') => (None, Some(n)),
         other => (other, None),
     };
-    Ok(Event::Signup(Signup {
+    Ok(change.event(User {
+        at: super::time_at(v, &["/data/date"]),
         user_id: user_id.to_owned(),
         nick: pick_nick(None, None, username, email),
         face_url: None,
-        event_id: sig::text_at(v, &["/log_id"]).map(str::to_owned),
+        event_id: super::text_at(v, &["/log_id"]).map(str::to_owned),
     }))
 }
 
@@ -131,24 +170,30 @@ fn item(v: &Value, action_id: Option<&str>) -> Result<Event, WebhookError> {
     if v.get("log_id").is_some() {
         return log_event(v);
     }
-    // Event Streams (CloudEvents) carry the user at `data.object` under their own event id; our
-    // Action sends it at `user`, keyed by the signed message id. A registration happens once per
-    // user, so when the Action call is unsigned its user id is the stable key.
-    let (wanted, user_at, event_id) = if v.get("specversion").is_some() {
-        (SIGNUP_EVENT, "/data/object", sig::text_at(v, &["/id"]))
+    // Event Streams (CloudEvents) carry the user at `data.object` under their own event id and
+    // time; our Action sends it at `user`, keyed by the signed message id. A registration happens
+    // once per user, so when the Action call is unsigned its user id is the stable key, and the
+    // user's `created_at` is the time.
+    let (table, user_at, event_id, time) = if v.get("specversion").is_some() {
+        let id = super::text_at(v, &["/id"]);
+        (&STREAM_EVENTS[..], "/data/object", id, "/time")
     } else {
-        let id = action_id.or_else(|| sig::text_at(v, &["/user/user_id"]));
-        (ACTION_EVENT, "/user", id)
+        let id = action_id.or_else(|| super::text_at(v, &["/user/user_id"]));
+        (&ACTION_EVENTS[..], "/user", id, "/user/created_at")
     };
-    let kind = sig::text_at(v, &["/type"])
+    let kind = super::text_at(v, &["/type"])
         .ok_or_else(|| super::malformed("neither a CloudEvent, a log nor an Action call"))?;
-    if kind != wanted {
+    let Some(change) = Change::of(kind, table) else {
         return Ok(Event::Ignored(kind.to_owned()));
-    }
+    };
     let user = v
         .pointer(user_at)
         .ok_or_else(|| super::malformed(format!("{kind} without {user_at}")))?;
-    user_signup(user, event_id.map(str::to_owned))
+    Ok(change.event(User {
+        event_id: event_id.map(str::to_owned),
+        at: super::time_at(v, &[time]),
+        ..read_user(user)?
+    }))
 }
 
 /// Reads a delivery (already authenticated): an object, an array, or JSON lines.
@@ -174,10 +219,7 @@ pub fn parse(body: &[u8], action_id: Option<&str>) -> Result<Vec<Event>, Webhook
 }
 
 /// Verifies an Auth0 delivery and reads it.
-pub fn receive<H: HeaderMap + ?Sized>(
-    cfg: &Config,
-    d: &Delivery<'_, H>,
-) -> Result<Received, WebhookError> {
+pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
     if let Some(secrets) = &cfg.action {
         if d.headers.get("webhook-signature").is_some() {
             let parts = standard::verify(secrets, d.headers, d.body, d.now)?;
@@ -193,7 +235,14 @@ pub fn receive<H: HeaderMap + ?Sized>(
         return Err(WebhookError::MissingHeader("webhook-signature"));
     }
     let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
-    sig::shared_secret(d.headers, "authorization", &accepted)?;
+    sig::shared_secret(
+        d.headers,
+        (
+            "authorization",
+            "AUTH0_WEBHOOK_TOKEN or AUTH0_WEBHOOK_BASIC",
+        ),
+        &accepted,
+    )?;
     Ok(Received {
         events: parse(d.body, None)?,
         replay_key: None,
@@ -204,12 +253,22 @@ pub fn receive<H: HeaderMap + ?Sized>(
 mod tests {
     use super::*;
 
-    /// Verbatim: the documented Event Streams test delivery (auth-webhooks.md §4.3).
+    /// Verbatim: the documented Event Streams test delivery
+    /// (<https://auth0.com/docs/customize/events/event-testing-observability-and-failure-recovery>).
     const DOCUMENTED: &str =
         include_str!("../../tests/fixtures/auth0_event_stream_user_created.json");
-    /// Constructed from the Log Streams field list in §4.2 (no verbatim `ss` sample exists):
+    /// Constructed from the fields of Auth0's log events (no verbatim `ss` sample exists;
+    /// <https://auth0.com/docs/deploy-monitor/logs/log-event-type-codes>):
     /// an `ss` and an `fs` log as JSON lines.
     const LOGS: &str = include_str!("../../tests/fixtures/auth0_log_stream_ss.jsonl");
+    /// Constructed from the `user.updated` schema of Auth0's event catalog
+    /// (<https://auth0.com/docs/events/user/user.updated>): the documented test user, now with a
+    /// name and picture, and the `previous_object`.
+    const UPDATED: &str = include_str!("../../tests/fixtures/auth0_event_stream_user_updated.json");
+    /// Constructed from the `user.deleted` schema (<https://auth0.com/docs/events/user/user.deleted>).
+    const DELETED: &str = include_str!("../../tests/fixtures/auth0_event_stream_user_deleted.json");
+    /// Constructed like `LOGS`: the `sapi` log of a Management API delete, then its `sdu`.
+    const DELETE_LOGS: &str = include_str!("../../tests/fixtures/auth0_log_stream_sdu.jsonl");
     const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
     fn cfg(token: bool, basic: bool, action: bool) -> Config {
@@ -234,25 +293,27 @@ mod tests {
             DOCUMENTED,
         )
         .unwrap();
-        let expected = Signup {
+        let expected = User {
+            at: Some(1_738_518_961),
             user_id: "auth0|679fb1b1e809445f129bc18d".into(),
             nick: Some("nick-testing-21".into()),
             face_url: Some("test.png".into()),
             event_id: Some("evt_6SfwXrtm8nVcjzzNCFFH1L".into()),
         };
-        assert_eq!(r.events, vec![Event::Signup(expected)]);
+        assert_eq!(r.events, vec![Event::Created(expected)]);
         assert_eq!(r.replay_key, None);
     }
 
     #[test]
     fn log_stream_in_every_format() {
-        let ss = Signup {
+        let ss = User {
+            at: Some(1_714_564_800),
             user_id: "auth0|6632f1d7e4b0a1b2c3d4e5f6".into(),
             nick: Some("jane.doe".into()),
             face_url: None,
             event_id: Some("90020240501120000123000000000000000000000000000001".into()),
         };
-        let expected = vec![Event::Signup(ss), Event::Ignored("fs".into())];
+        let expected = vec![Event::Created(ss), Event::Ignored("fs".into())];
         let lines: Vec<&str> = LOGS.lines().collect();
         let array = format!("[{}]", lines.join(","));
         let c = cfg(true, false, false);
@@ -267,7 +328,63 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(matches!(&username[..], [Event::Signup(s)] if s.nick.as_deref() == Some("neo")));
+        assert!(matches!(&username[..], [Event::Created(s)] if s.nick.as_deref() == Some("neo")));
+    }
+
+    #[test]
+    fn documented_updates_and_deletions() {
+        let updated = User {
+            user_id: "auth0|679fb1b1e809445f129bc18d".into(),
+            nick: Some("Nick Testing".into()),
+            face_url: Some("https://s.gravatar.com/avatar/nick-testing-21.png".into()),
+            event_id: Some("evt_8Hk2QmZp4Tn7Wx1c".into()),
+            at: Some(1_738_573_960),
+        };
+        assert_eq!(
+            parse(UPDATED.as_bytes(), None),
+            Ok(vec![Event::Updated(updated)])
+        );
+        let deleted = User {
+            user_id: "auth0|679fb1b1e809445f129bc18d".into(),
+            event_id: Some("evt_3Rb9YtLw6Vc2Nq8e".into()),
+            at: Some(1_738_677_607),
+            ..User::default()
+        };
+        assert_eq!(
+            parse(DELETED.as_bytes(), None),
+            Ok(vec![Event::Deleted(deleted)])
+        );
+        let sdu = User {
+            user_id: "auth0|6632f1d7e4b0a1b2c3d4e5f6".into(),
+            event_id: Some("90020240502093000789000000000000000000000000000004".into()),
+            at: Some(1_714_642_200),
+            ..User::default()
+        };
+        let r = run(
+            &cfg(true, false, false),
+            &[("authorization", "tok3n")],
+            DELETE_LOGS,
+        );
+        assert_eq!(
+            r.map(|r| r.events),
+            Ok(vec![Event::Ignored("sapi".into()), Event::Deleted(sdu)])
+        );
+        // A 33-byte id is read as sent; the mapping fits it to Tencent.
+        let long = format!("auth0|{}", "a".repeat(27));
+        let body = DELETED.replace("auth0|679fb1b1e809445f129bc18d", &long);
+        assert!(matches!(&parse(body.as_bytes(), None).unwrap()[..],
+            [Event::Deleted(u)] if u.user_id == long && long.len() == 33));
+        for bad in [
+            &br#"{"specversion":"1.0","type":"user.deleted","data":{"object":{}}}"#[..],
+            br#"{"specversion":"1.0","type":"user.updated","data":{}}"#,
+            br#"{"log_id":"l3","data":{"type":"sdu","user_id":""}}"#,
+        ] {
+            assert!(
+                matches!(parse(bad, None), Err(WebhookError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
@@ -289,7 +406,10 @@ mod tests {
         ] {
             assert_eq!(
                 run(&c, &[("Authorization", bad)], DOCUMENTED),
-                Err(WebhookError::BadSignature),
+                Err(WebhookError::WrongSecret {
+                    header: "authorization",
+                    setting: "AUTH0_WEBHOOK_TOKEN or AUTH0_WEBHOOK_BASIC"
+                }),
                 "{bad}"
             );
         }
@@ -298,8 +418,8 @@ mod tests {
             Err(WebhookError::MissingHeader("authorization"))
         );
         assert_eq!(
-            run(&c, &[("Authorization", "nope")], "junk"),
-            Err(WebhookError::BadSignature)
+            run(&c, &[("Authorization", "nope")], "junk").map_err(|e| e.is_auth()),
+            Err(true)
         );
         // A token configured with its scheme works the same.
         let with_scheme = config(&|k: &str| (k == SECRET).then(|| "Bearer tok3n".to_owned()))
@@ -353,13 +473,14 @@ mod tests {
         let body = action_body();
         let c = cfg(true, false, true);
         let r = run_signed(&c, &signed(WHSEC, "msg_1", 1000, &body), &body).unwrap();
-        let expected = Signup {
+        let expected = User {
+            at: None,
             user_id: "auth0|6632f1d7e4b0a1b2c3d4e5f6".into(),
             nick: Some("Jane Doe".into()),
             face_url: Some("https://s.gravatar.com/avatar/x.png".into()),
             event_id: Some("msg_1".into()),
         };
-        assert_eq!(r.events, vec![Event::Signup(expected)]);
+        assert_eq!(r.events, vec![Event::Created(expected)]);
         assert_eq!(r.replay_key.as_deref(), Some("msg_1.1000"));
         let other = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
         assert_eq!(
@@ -407,21 +528,28 @@ mod tests {
             None,
         )
         .unwrap();
-        let expected = Signup {
+        let expected = User {
+            at: None,
             user_id: "u1".into(),
             nick: Some("Full Name".into()),
             face_url: None,
             event_id: Some("u1".into()),
         };
-        assert_eq!(only_name, vec![Event::Signup(expected)]);
+        assert_eq!(only_name, vec![Event::Created(expected)]);
         assert_eq!(
             parse(
-                br#"{"specversion":"1.0","id":"evt_1","type":"user.deleted","data":{"object":{}}}"#,
+                br#"{"specversion":"1.0","id":"evt_1","type":"organization.deleted","data":{"object":{}}}"#,
                 None
             )
             .unwrap(),
-            vec![Event::Ignored("user.deleted".into())]
+            vec![Event::Ignored("organization.deleted".into())]
         );
+        let created_at = parse(
+            br#"{"type":"auth0.post_user_registration","user":{"user_id":"u2","created_at":"2024-05-01T12:00:00Z"}}"#,
+            None,
+        )
+        .unwrap();
+        assert!(matches!(&created_at[..], [Event::Created(u)] if u.at == Some(1_714_564_800)));
         assert_eq!(
             parse(br#"{"type":"something.else"}"#, None).unwrap(),
             vec![Event::Ignored("something.else".into())]

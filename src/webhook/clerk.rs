@@ -1,16 +1,31 @@
-//! Clerk: Svix-signed `user.created` events (auth-webhooks.md §1).
+//! Clerk: Svix-signed `user.created`, `user.updated` and `user.deleted` events
+//! (<https://clerk.com/docs/guides/development/webhooks/overview>,
+//! <https://clerk.com/docs/guides/development/webhooks/syncing>).
 //!
 //! UserID is `data.id`; Nick is first + last name, else username, else the primary email's local
 //! part; FaceUrl is `data.image_url` (the older `profile_image_url` when that is absent).
+//! `user.updated` carries the whole user, so its profile is read the same way; `user.deleted`
+//! carries only `{deleted, id, object}`. The event time is the envelope's `timestamp` (ms).
 
-use super::{standard, Delivery, Event, Get, HeaderMap, Received, Signup, WebhookError};
-use crate::config::ConfigError;
+use super::{standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use crate::event::{Event, User};
 use crate::identity::pick_nick;
+use crate::settings::{ConfigError, Settings};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 
-/// The event that means "a new user registered".
-pub const SIGNUP_EVENT: &str = "user.created";
+/// Clerk (Svix-signed).
+pub const SPEC: Spec = Spec {
+    name: "clerk",
+    prefix: "CLERK",
+    switch: SECRET,
+    id_prefixes: &["user_"],
+    budget_ms: DEFAULT_BUDGET_MS,
+    success_body: None,
+    challenge: None,
+};
+
 /// Setting: Clerk's `whsec_` signing secret(s), space-separated during a rotation.
 pub const SECRET: &str = "CLERK_WEBHOOK_SECRET";
 
@@ -18,7 +33,7 @@ pub const SECRET: &str = "CLERK_WEBHOOK_SECRET";
 pub type Config = standard::Signed;
 
 /// Reads Clerk's settings; `None` when `CLERK_WEBHOOK_SECRET` is unset.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     standard::Signed::from_setting(
         get,
         SECRET,
@@ -32,10 +47,14 @@ struct Envelope<'a> {
     kind: Option<String>,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
+    // Milliseconds; kept loose so that an odd value costs the time, not the event.
+    #[serde(default)]
+    timestamp: Value,
 }
 
+/// Clerk's `UserJSON`, and its `DeletedObjectJSON` (which has only the `id` of these).
 #[derive(Deserialize)]
-struct User {
+struct RawUser {
     id: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -53,25 +72,12 @@ struct Email {
     email_address: Option<String>,
 }
 
-/// Reads a Clerk event body (already verified); `event_id` is the Svix message id.
-pub fn parse(body: &[u8], event_id: Option<String>) -> Result<Event, WebhookError> {
-    let env: Envelope = serde_json::from_slice(body)
-        .map_err(|e| WebhookError::Malformed(format!("not a Clerk event: {e}")))?;
-    let kind = env
-        .kind
-        .ok_or_else(|| WebhookError::Malformed("no event type".into()))?;
-    if kind != SIGNUP_EVENT {
-        return Ok(Event::Ignored(kind));
-    }
-    let data = env
-        .data
-        .ok_or_else(|| WebhookError::Malformed("user.created without data".into()))?;
-    let user: User = serde_json::from_str(data.get())
-        .map_err(|e| WebhookError::Malformed(format!("data is not a Clerk user: {e}")))?;
+/// The user's id and profile (Nick and FaceUrl by the rules above).
+fn read_user(user: RawUser) -> Result<User, WebhookError> {
     let user_id = user
         .id
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| WebhookError::Malformed("data.id is missing".into()))?;
+        .ok_or_else(|| super::malformed("data.id is missing"))?;
     let primary = user.primary_email_address_id.as_deref();
     let email = user
         .email_addresses
@@ -89,19 +95,33 @@ pub fn parse(body: &[u8], event_id: Option<String>) -> Result<Event, WebhookErro
         .image_url
         .filter(|u| !u.is_empty())
         .or(user.profile_image_url.filter(|u| !u.is_empty()));
-    Ok(Event::Signup(Signup {
+    Ok(User {
         user_id,
         nick,
         face_url,
+        ..User::default()
+    })
+}
+
+/// Reads a Clerk event body (already verified); `event_id` is the Svix message id.
+pub fn parse(body: &[u8], event_id: Option<String>) -> Result<Event, WebhookError> {
+    let env: Envelope = serde_json::from_slice(body)
+        .map_err(|e| super::malformed(format!("not a Clerk event: {e}")))?;
+    let kind = env.kind.ok_or_else(|| super::malformed("no event type"))?;
+    let Some(change) = Change::of(&kind, &super::USER_EVENTS) else {
+        return Ok(Event::Ignored(kind));
+    };
+    let raw: RawUser = super::user_data(&kind, env.data, "Clerk")?;
+    let user = User {
         event_id,
-    }))
+        at: env.timestamp.as_i64().map(|ms| ms.div_euclid(1000)),
+        ..read_user(raw)?
+    };
+    Ok(change.event(user))
 }
 
 /// Verifies a Clerk delivery and reads it.
-pub fn receive<H: HeaderMap + ?Sized>(
-    cfg: &Config,
-    d: &Delivery<'_, H>,
-) -> Result<Received, WebhookError> {
+pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
     let parts = cfg.verify(d)?;
     Ok(Received::one(parse(d.body, Some(parts.id.clone()))?).with_replay_key(parts.replay_key()))
 }
@@ -110,12 +130,18 @@ pub fn receive<H: HeaderMap + ?Sized>(
 mod tests {
     use super::*;
 
-    /// The documented `user.created` example from Clerk's "Webhooks overview" (auth-webhooks.md §1c).
+    /// The documented `user.created` example from Clerk's "Webhooks overview"
+    /// (<https://clerk.com/docs/guides/development/webhooks/overview>).
     pub const DOCUMENTED: &str = include_str!("../../tests/fixtures/clerk_user_created.json");
+    /// Constructed: the `user.created` example above as a `user.updated` (new first name and
+    /// image, later `updated_at` / `timestamp`); `data` is the same `UserJSON`.
+    const UPDATED: &str = include_str!("../../tests/fixtures/clerk_user_updated.json");
+    /// Clerk's `user.deleted` event-catalog example.
+    const DELETED: &str = include_str!("../../tests/fixtures/clerk_user_deleted.json");
 
-    fn signup(body: &str) -> Signup {
+    fn signup(body: &str) -> User {
         match parse(body.as_bytes(), None).unwrap() {
-            Event::Signup(s) => s,
+            Event::Created(s) => s,
             other => panic!("{other:?}"),
         }
     }
@@ -126,6 +152,46 @@ mod tests {
         assert_eq!(s.user_id, "user_29w83sxmDNGwOuEthce5gg56FcC");
         assert_eq!(s.nick.as_deref(), Some("Example Example"));
         assert_eq!(s.face_url.as_deref(), Some("https://img.clerk.com/xxxxxx"));
+        assert_eq!(s.at, Some(1_654_012_591));
+    }
+
+    #[test]
+    fn documented_update_and_delete() {
+        let updated = User {
+            user_id: "user_29w83sxmDNGwOuEthce5gg56FcC".into(),
+            nick: Some("Ada Example".into()),
+            face_url: Some("https://img.clerk.com/yyyyyy".into()),
+            event_id: Some("msg_2".into()),
+            at: Some(1_654_012_824),
+        };
+        assert_eq!(
+            parse(UPDATED.as_bytes(), Some("msg_2".into())),
+            Ok(Event::Updated(updated))
+        );
+        let deleted = User {
+            user_id: "user_29wBMCtzATuFJut8jO2VNTVekS4".into(),
+            event_id: Some("msg_3".into()),
+            at: Some(1_661_861_640),
+            ..User::default()
+        };
+        assert_eq!(
+            parse(DELETED.as_bytes(), Some("msg_3".into())),
+            Ok(Event::Deleted(deleted))
+        );
+        // A 33-byte id is read as sent; fitting it to Tencent's 32 bytes is the mapping's job.
+        let long = format!("user_{}", "x".repeat(28));
+        let body = DELETED.replace("user_29wBMCtzATuFJut8jO2VNTVekS4", &long);
+        assert!(
+            matches!(parse(body.as_bytes(), None), Ok(Event::Deleted(u)) if u.user_id == long && long.len() == 33)
+        );
+        // The deleted object's `id` is optional in Clerk's types: without it there is no one to delete.
+        assert!(matches!(
+            parse(br#"{"type":"user.deleted","data":{"deleted":true}}"#, None),
+            Err(WebhookError::Malformed(_))
+        ));
+        // An odd timestamp costs the time only.
+        let odd = DELETED.replace("1661861640000", "\"soon\"");
+        assert!(matches!(parse(odd.as_bytes(), None), Ok(Event::Deleted(u)) if u.at.is_none()));
     }
 
     #[test]
@@ -147,10 +213,6 @@ mod tests {
     #[test]
     fn other_events_are_ignored_and_bad_bodies_refused() {
         assert_eq!(
-            parse(br#"{"type":"user.deleted","data":{"deleted":true}}"#, None).unwrap(),
-            Event::Ignored("user.deleted".into())
-        );
-        assert_eq!(
             parse(br#"{"type":"session.created","data":[1,2]}"#, None).unwrap(),
             Event::Ignored("session.created".into())
         );
@@ -162,6 +224,8 @@ mod tests {
             br#"{"type":"user.created","data":{"first_name":"x"}}"#,
             br#"{"type":"user.created","data":{"id":7}}"#,
             br#"{"type":"user.created","data":{"id":""}}"#,
+            br#"{"type":"user.updated","data":null}"#,
+            br#"{"type":"user.deleted","data":{"id":""}}"#,
         ] {
             assert!(
                 matches!(parse(bad, None), Err(WebhookError::Malformed(_))),
@@ -184,19 +248,19 @@ mod tests {
             ("svix-signature", &sig),
         ];
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body: DOCUMENTED.as_bytes(),
             now: 1000,
         };
         let r = receive(&cfg, &d).unwrap();
         assert_eq!(r.replay_key.as_deref(), Some("msg_1.1000"));
         match &r.events[..] {
-            [Event::Signup(s)] => assert_eq!(s.event_id.as_deref(), Some("msg_1")),
+            [Event::Created(s)] => assert_eq!(s.event_id.as_deref(), Some("msg_1")),
             other => panic!("{other:?}"),
         }
         // A forged body that is not even JSON is a signature failure, not a parse failure.
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body: b"garbage",
             now: 1000,
         };

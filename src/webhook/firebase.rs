@@ -1,4 +1,5 @@
-//! Firebase Auth / Identity Platform blocking `beforeCreate`: an RS256 JWT from Google (§5.1).
+//! Firebase Auth / Identity Platform blocking `beforeCreate`: an RS256 JWT from Google
+//! (<https://cloud.google.com/identity-platform/docs/blocking-functions>).
 //!
 //! Google POSTs `{"data":{"jwt":"<JWT>"}}` and waits for the answer before it creates the user
 //! (7 s at most, no retries). The token is signed with the `securetoken@system` keys; we check
@@ -6,12 +7,28 @@
 //! knows, so it must be configured), `exp`/`iat`, and that `sub` is the new user's uid.
 //! UserID is `user_record.uid`; Nick is the display name, else the email's local part; FaceUrl
 //! is `user_record.photo_url`. The token's `event_id` is unique per event and signed, so it is
-//! both the de-duplication key and the replay key.
+//! both the de-duplication key and the replay key; its `iat` is the event time.
+//! Blocking functions never report profile changes or deletions (Firebase has no update
+//! trigger); a v1 `functions.auth.user().onDelete` function posting to the `standard` route is
+//! the way to report deletions.
 
-use super::{jwt, setting, Delivery, Event, Get, HeaderMap, KeyIo, Received, Signup, WebhookError};
-use crate::config::ConfigError;
+use super::{jwt, Delivery, Keys, Received, Spec, WebhookError};
+use crate::event::{Event, User};
 use crate::identity::pick_nick;
+use crate::ports::KeyIo;
+use crate::settings::{ConfigError, Settings};
 use serde::Deserialize;
+
+/// Firebase blocking functions: 7 s in all, and the body must be `{}`.
+pub const SPEC: Spec = Spec {
+    name: "firebase",
+    prefix: "FIREBASE",
+    switch: "FIREBASE_PROJECT_ID and FIREBASE_AUDIENCE",
+    id_prefixes: &[],
+    budget_ms: 5_500,
+    success_body: Some("{}"),
+    challenge: None,
+};
 
 /// Setting that switches this provider on: the Firebase / Google Cloud project ID.
 pub const PROJECT: &str = "FIREBASE_PROJECT_ID";
@@ -36,8 +53,8 @@ pub struct Config {
 }
 
 /// Reads Firebase's settings; `None` when `FIREBASE_PROJECT_ID` is unset.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
-    let Some(project) = setting(get, PROJECT) else {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
+    let Some(project) = get.get(PROJECT) else {
         return Ok(None);
     };
     // A project ID goes verbatim into the issuer URL, so refuse anything that is not one
@@ -47,17 +64,17 @@ pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     {
-        return Err(ConfigError::Invalid {
-            var: PROJECT,
-            reason: "expected the Firebase project ID (e.g. my-app-1a2b3), not a URL or name",
-        });
+        return Err(ConfigError::invalid(
+            PROJECT,
+            "expected the Firebase project ID (e.g. my-app-1a2b3), not a URL or name",
+        ));
     }
-    let audience = setting(get, AUDIENCE).ok_or(ConfigError::Missing(AUDIENCE))?;
+    let audience = get.get(AUDIENCE).ok_or(ConfigError::missing(AUDIENCE))?;
     if !audience.starts_with("https://") && !audience.starts_with("http://") {
-        return Err(ConfigError::Invalid {
-            var: AUDIENCE,
-            reason: "expected this endpoint's public URL, e.g. https://<worker>/webhooks/firebase",
-        });
+        return Err(ConfigError::invalid(
+            AUDIENCE,
+            "expected this endpoint's public URL, e.g. https://<worker>/webhooks/firebase",
+        ));
     }
     Ok(Some(Config {
         issuer: format!("https://securetoken.google.com/{project}"),
@@ -77,11 +94,10 @@ struct Data {
 }
 
 /// Verifies a blocking-function request and reads it.
-pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
+pub async fn receive<K: KeyIo>(
     cfg: &Config,
-    d: &Delivery<'_, H>,
-    keys: &super::jwt::KeyCache,
-    io: &K,
+    d: &Delivery<'_>,
+    keys: &Keys<'_, K>,
 ) -> Result<Received, WebhookError> {
     // Without a token there is nothing to authenticate: that is a signature failure, not a
     // malformed (but authentic) payload.
@@ -89,43 +105,42 @@ pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
         .map_err(|_| WebhookError::BadSignature)?
         .data
         .jwt;
-    let claims = jwt::verify(&token, &cfg.jwks_url, keys, io).await?;
+    let claims = jwt::verify(&token, &cfg.jwks_url, keys).await?;
     // A Google-signed token for another project or another endpoint is not for us.
-    if jwt::str_at(&claims, "/iss") != Some(cfg.issuer.as_str())
+    if super::text_at(&claims, &["/iss"]) != Some(cfg.issuer.as_str())
         || !jwt::audience_matches(&claims, &cfg.audience)
     {
         return Err(WebhookError::BadSignature);
     }
     jwt::check_exp(&claims, d.now, true)?;
     jwt::check_issued(&claims, d.now, true)?;
-    let event_type = jwt::str_at(&claims, "/event_type")
-        .ok_or_else(|| WebhookError::Malformed("the token has no event_type".into()))?;
+    let event_type = super::text_at(&claims, &["/event_type"])
+        .ok_or_else(|| super::malformed("the token has no event_type"))?;
     if event_type != SIGNUP_EVENT {
         // beforeSignIn and friends: not a signup, and no replay key either, so frequent
         // sign-ins do not crowd the replay memory.
         return Ok(Received::one(Event::Ignored(event_type.to_owned())));
     }
-    let sub = jwt::str_at(&claims, "/sub")
+    let sub = super::text_at(&claims, &["/sub"])
         .filter(|s| s.len() <= MAX_UID_BYTES)
-        .ok_or_else(|| WebhookError::Malformed("sub is empty or longer than 128 bytes".into()))?;
-    let uid = jwt::str_at(&claims, "/user_record/uid")
-        .ok_or_else(|| WebhookError::Malformed("user_record.uid is missing".into()))?;
+        .ok_or_else(|| super::malformed("sub is empty or longer than 128 bytes"))?;
+    let uid = super::text_at(&claims, &["/user_record/uid"])
+        .ok_or_else(|| super::malformed("user_record.uid is missing"))?;
     if uid != sub {
-        return Err(WebhookError::Malformed(
-            "user_record.uid differs from sub".into(),
-        ));
+        return Err(super::malformed("user_record.uid differs from sub"));
     }
     // Unique per event and covered by the signature: without it a captured token could be replayed.
-    let event_id = jwt::str_at(&claims, "/event_id")
-        .ok_or_else(|| WebhookError::Malformed("beforeCreate without event_id".into()))?;
+    let event_id = super::text_at(&claims, &["/event_id"])
+        .ok_or_else(|| super::malformed("beforeCreate without event_id"))?;
     let nick = pick_nick(
         None,
         None,
-        jwt::str_at(&claims, "/user_record/display_name"),
-        jwt::str_at(&claims, "/user_record/email"),
+        super::text_at(&claims, &["/user_record/display_name"]),
+        super::text_at(&claims, &["/user_record/email"]),
     );
-    let face_url = jwt::str_at(&claims, "/user_record/photo_url").map(str::to_owned);
-    Ok(Received::one(Event::Signup(Signup {
+    let face_url = super::text_at(&claims, &["/user_record/photo_url"]).map(str::to_owned);
+    Ok(Received::one(Event::Created(User {
+        at: claims.get("iat").and_then(serde_json::Value::as_i64),
         user_id: uid.to_owned(),
         nick,
         face_url,
@@ -137,11 +152,13 @@ pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tim::TransportError;
+    use crate::ports::TransportError;
     use crate::webhook::jwt::testing::{block_on, FakeKeys, IAT, JWKS};
     use crate::webhook::jwt::KeyCache;
 
-    /// The decoded `beforeCreate` payload from the Firebase SDK's tests (auth-webhooks.md §5.1);
+    /// The decoded `beforeCreate` payload from the Firebase SDK's tests ("should parse a
+    /// beforeCreate event" in
+    /// <https://github.com/firebase/firebase-functions/blob/HEAD/spec/common/providers/identity.spec.ts>);
     /// the tokens below carry it with `iss`/`aud` set to the test project (tests/fixtures/jwt/).
     const DOCUMENTED: &str = include_str!("../../tests/fixtures/firebase_before_create.json");
     const TOKEN: &str = include_str!("../../tests/fixtures/jwt/firebase_before_create.jwt");
@@ -183,11 +200,11 @@ mod tests {
     ) -> Result<Received, WebhookError> {
         let h: &[(&str, &str)] = &[("content-type", "application/json")];
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body,
             now,
         };
-        block_on(receive(cfg, &d, cache, io))
+        block_on(receive(cfg, &d, &Keys { cache, io }))
     }
 
     fn deliver(token: &str) -> Result<Received, WebhookError> {
@@ -199,16 +216,25 @@ mod tests {
     fn documented_before_create() {
         let r = deliver(TOKEN).unwrap();
         assert_eq!(r.replay_key.as_deref(), Some("EVENT_ID"));
-        let want = Signup {
+        let want = User {
+            at: Some(IAT),
             user_id: "abcdefghijklmnopqrstuvwxyz".into(),
             nick: Some("John Doe".into()),
             face_url: Some("https://lh3.googleusercontent.com/1234567890/photo.jpg".into()),
             event_id: Some("EVENT_ID".into()),
         };
-        assert_eq!(r.events, [Event::Signup(want)]);
+        assert_eq!(r.events, [Event::Created(want)]);
         // The token carries exactly the documented payload, apart from the adjusted claims.
         let (io, cache) = (FakeKeys::new(JWKS), KeyCache::default());
-        let mut claims = block_on(jwt::verify(TOKEN, TEST_JWKS, &cache, &io)).unwrap();
+        let mut claims = block_on(jwt::verify(
+            TOKEN,
+            TEST_JWKS,
+            &Keys {
+                cache: &cache,
+                io: &io,
+            },
+        ))
+        .unwrap();
         let mut doc: serde_json::Value = serde_json::from_str(DOCUMENTED).unwrap();
         for k in ["iss", "aud", "iat", "exp"] {
             claims.as_object_mut().unwrap().remove(k);
@@ -305,11 +331,11 @@ mod tests {
 
     #[test]
     fn config_names_the_variable() {
-        assert!(config(&|_| None).unwrap().is_none());
+        assert!(config(&|_: &str| None).unwrap().is_none());
         let only_project = |k: &str| (k == PROJECT).then(|| "p-1".to_owned());
         assert_eq!(
             config(&only_project).unwrap_err(),
-            ConfigError::Missing(AUDIENCE)
+            ConfigError::missing(AUDIENCE)
         );
         for (project, aud, var) in [
             (

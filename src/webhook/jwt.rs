@@ -13,7 +13,9 @@
 //! the issuer is unreachable; with no keys at all, the delivery fails with
 //! [`WebhookError::KeysUnavailable`] (503), so retrying senders try again later.
 
-use super::{KeyIo, WebhookError};
+use super::{Keys, WebhookError};
+use crate::ports::KeyIo;
+use crate::settings::{ConfigError, Settings};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
@@ -249,12 +251,12 @@ pub fn parse(token: &str) -> Result<Token<'_>, WebhookError> {
 pub async fn verify<K: KeyIo>(
     token: &str,
     jwks_url: &str,
-    keys: &KeyCache,
-    io: &K,
+    keys: &Keys<'_, K>,
 ) -> Result<Value, WebhookError> {
     let t = parse(token)?;
-    let key = keys.key(jwks_url, &t.kid, io).await?;
-    if !io
+    let key = keys.cache.key(jwks_url, &t.kid, keys.io).await?;
+    if !keys
+        .io
         .verify_rs256(&key.n, &key.e, t.signing_input.as_bytes(), &t.signature)
         .await
     {
@@ -273,14 +275,6 @@ pub async fn verify<K: KeyIo>(
         ));
     }
     Ok(claims)
-}
-
-/// A string claim (or nested field, by JSON pointer such as `/data/user/id`), if present and non-empty.
-pub fn str_at<'a>(claims: &'a Value, pointer: &str) -> Option<&'a str> {
-    claims
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
 }
 
 /// A NumericDate claim in whole seconds: `None` when absent, `BadTimestamp` when not a number.
@@ -339,11 +333,11 @@ pub fn audience_matches(claims: &Value, expected: &str) -> bool {
 
 /// Reads an optional JWKS URL setting: `https://`, or `http://` for a local test server only.
 pub fn jwks_url_setting(
-    get: super::Get<'_>,
+    get: &dyn Settings,
     var: &'static str,
     default: String,
-) -> Result<String, crate::config::ConfigError> {
-    let Some(url) = super::setting(get, var) else {
+) -> Result<String, ConfigError> {
+    let Some(url) = get.get(var) else {
         return Ok(default);
     };
     let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
@@ -355,10 +349,10 @@ pub fn jwks_url_setting(
     if (url.starts_with("https://") && url.len() > "https://".len()) || local {
         Ok(url)
     } else {
-        Err(crate::config::ConfigError::Invalid {
+        Err(ConfigError::invalid(
             var,
-            reason: "expected the https:// URL of a JWKS document",
-        })
+            "expected the https:// URL of a JWKS document",
+        ))
     }
 }
 
@@ -367,7 +361,7 @@ pub(crate) mod testing {
     //! A [`KeyIo`] that really checks RS256 (with the `rsa` crate) and serves scripted JWKS answers.
 
     use super::*;
-    use crate::tim::TransportError;
+    use crate::ports::TransportError;
     use std::cell::Cell;
     use std::future::Future;
     use std::pin::Pin;
@@ -475,7 +469,8 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::*;
     use super::*;
-    use crate::tim::TransportError;
+    use crate::ports::TransportError;
+    use crate::webhook::text_at;
     use std::pin::pin;
     use std::task::Poll;
 
@@ -498,15 +493,18 @@ mod tests {
     }
 
     fn run(token: &str, cache: &KeyCache, io: &FakeKeys) -> Result<Value, WebhookError> {
-        block_on(verify(token, URL, cache, io))
+        block_on(verify(token, URL, &Keys { cache, io }))
     }
 
     #[test]
     fn valid_token_yields_claims_and_caches_keys() {
         let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
         let claims = run(GOOD, &cache, &io).unwrap();
-        assert_eq!(str_at(&claims, "/event_type"), Some("beforeCreate"));
-        assert_eq!(str_at(&claims, "/user_record/uid"), str_at(&claims, "/sub"));
+        assert_eq!(text_at(&claims, &["/event_type"]), Some("beforeCreate"));
+        assert_eq!(
+            text_at(&claims, &["/user_record/uid"]),
+            text_at(&claims, &["/sub"])
+        );
         for _ in 0..5 {
             run(GOOD, &cache, &io).unwrap();
         }
@@ -669,15 +667,34 @@ mod tests {
     fn concurrent_requests_do_not_hold_the_cache_across_the_fetch() {
         let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
         io.pend.set(true);
-        let mut first = pin!(verify(GOOD, URL, &cache, &io));
+        let keys = Keys {
+            cache: &cache,
+            io: &io,
+        };
+        let mut first = pin!(verify(GOOD, URL, &keys));
         assert!(poll_once(first.as_mut()).is_pending());
         // A second request while the first one's fetch is in flight (cold cache): it may fetch
         // too, and it must not find the cell borrowed.
-        assert!(block_on(verify(GOOD, URL, &cache, &io)).is_ok());
+        assert!(block_on(verify(
+            GOOD,
+            URL,
+            &Keys {
+                cache: &cache,
+                io: &io
+            }
+        ))
+        .is_ok());
         // A third, for an unknown kid, does not add a refetch on top.
         let forged = with_header(r#"{"alg":"RS256","kid":"forged"}"#);
         assert_eq!(
-            block_on(verify(&forged, URL, &cache, &io)),
+            block_on(verify(
+                &forged,
+                URL,
+                &Keys {
+                    cache: &cache,
+                    io: &io
+                }
+            )),
             Err(WebhookError::BadSignature)
         );
         assert!(matches!(poll_once(first.as_mut()), Poll::Ready(Ok(_))));
@@ -688,7 +705,15 @@ mod tests {
     fn each_jwks_url_has_its_own_keys() {
         let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
         run(GOOD, &cache, &io).unwrap();
-        block_on(verify(GOOD, "https://other.test/jwks", &cache, &io)).unwrap();
+        block_on(verify(
+            GOOD,
+            "https://other.test/jwks",
+            &Keys {
+                cache: &cache,
+                io: &io,
+            },
+        ))
+        .unwrap();
         assert_eq!(*io.gets.borrow(), [URL, "https://other.test/jwks"]);
     }
 
@@ -759,7 +784,7 @@ mod tests {
         let with = |v: &'static str| move |k: &str| (k == VAR).then(|| v.to_owned());
         let default = || "https://d/jwks".to_owned();
         assert_eq!(
-            jwks_url_setting(&|_| None, VAR, default()).unwrap(),
+            jwks_url_setting(&|_: &str| None, VAR, default()).unwrap(),
             "https://d/jwks"
         );
         for ok in [

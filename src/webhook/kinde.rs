@@ -1,23 +1,39 @@
-//! Kinde: the body is an RS256 JWT checked against the domain's JWKS (§6.4).
+//! Kinde: the body is an RS256 JWT checked against the domain's JWKS
+//! (<https://docs.kinde.com/integrate/webhooks/add-manage-webhooks>).
 //!
 //! Kinde POSTs the event itself as a token (`Content-Type: application/jwt`), signed with the
 //! business's own keys published at `https://<domain>/.well-known/jwks`; the keys are per
-//! business, so a valid signature already says "this Kinde business". `user.created` is
-//! imported: UserID `data.user.id`, Nick first + last name, else username, else the email's
-//! local part; Kinde sends no avatar. Retries resend the same event, so the de-duplication key
-//! is the signed `event_id` claim (the unsigned `webhook-id` header only when the claim is
-//! missing: a replayer could change the header, not the claim) and there is no replay key.
+//! business, so a valid signature already says "this Kinde business". `user.created` and
+//! `user.updated` carry the user: UserID `data.user.id`, Nick first + last name, else username,
+//! else the email's local part; Kinde sends no avatar. `user.deleted` carries only
+//! `data.user.id` (event shapes: <https://github.com/kinde-oss/webhook/blob/main/lib/types.ts>).
+//! The event time is the `timestamp` claim. Retries resend the same event, so the
+//! de-duplication key is the signed `event_id` claim (the unsigned `webhook-id` header only when
+//! the claim is missing: a replayer could change the header, not the claim) and there is no
+//! replay key.
 
-use super::{jwt, setting, Delivery, Event, Get, HeaderMap, KeyIo, Received, Signup, WebhookError};
-use crate::config::ConfigError;
+use super::{jwt, Change, Delivery, Keys, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use crate::event::{Event, User};
 use crate::identity::pick_nick;
+use crate::ports::KeyIo;
+use crate::settings::{ConfigError, Settings};
+use serde_json::Value;
+
+/// Kinde.
+pub const SPEC: Spec = Spec {
+    name: "kinde",
+    prefix: "KINDE",
+    switch: DOMAIN,
+    id_prefixes: &["kp_"],
+    budget_ms: DEFAULT_BUDGET_MS,
+    success_body: None,
+    challenge: None,
+};
 
 /// Setting that switches this provider on: the Kinde domain, e.g. `myapp.kinde.com`.
 pub const DOMAIN: &str = "KINDE_DOMAIN";
 /// Setting: overrides the JWKS URL derived from the domain (tests, unusual setups).
 pub const JWKS_URL: &str = "KINDE_JWKS_URL";
-/// The event type that means "a new user registered".
-pub const SIGNUP_EVENT: &str = "user.created";
 
 /// Kinde's settings (nothing secret: the keys are public).
 #[derive(Debug)]
@@ -26,8 +42,8 @@ pub struct Config {
 }
 
 /// Reads Kinde's settings; `None` when `KINDE_DOMAIN` is unset.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
-    let Some(domain) = setting(get, DOMAIN) else {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
+    let Some(domain) = get.get(DOMAIN) else {
         return Ok(None);
     };
     // Accept what people paste from the dashboard: with or without https:// and a trailing slash.
@@ -43,10 +59,10 @@ pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     if !is_host {
-        return Err(ConfigError::Invalid {
-            var: DOMAIN,
-            reason: "expected your Kinde domain, e.g. myapp.kinde.com",
-        });
+        return Err(ConfigError::invalid(
+            DOMAIN,
+            "expected your Kinde domain, e.g. myapp.kinde.com",
+        ));
     }
     let default = format!("https://{}/.well-known/jwks", host.to_ascii_lowercase());
     Ok(Some(Config {
@@ -54,59 +70,70 @@ pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
     }))
 }
 
-/// Verifies a Kinde delivery (the body is the token) and reads it.
-pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
-    cfg: &Config,
-    d: &Delivery<'_, H>,
-    keys: &super::jwt::KeyCache,
-    io: &K,
-) -> Result<Received, WebhookError> {
-    let token = std::str::from_utf8(d.body).map_err(|_| WebhookError::BadSignature)?;
-    let claims = jwt::verify(token, &cfg.jwks_url, keys, io).await?;
-    // Kinde's examples carry no `exp`; when a token has one (or `iat`/`nbf`), it is honoured.
-    jwt::check_exp(&claims, d.now, false)?;
-    jwt::check_issued(&claims, d.now, false)?;
-    let kind = jwt::str_at(&claims, "/type")
-        .ok_or_else(|| WebhookError::Malformed("the token has no event type".into()))?;
-    if kind != SIGNUP_EVENT {
-        return Ok(Received::one(Event::Ignored(kind.to_owned())));
-    }
-    let user_id = jwt::str_at(&claims, "/data/user/id")
-        .ok_or_else(|| WebhookError::Malformed("data.user.id is missing".into()))?;
-    let field = |name: &str| jwt::str_at(&claims, &format!("/data/user/{name}"));
+/// Reads the verified claims of a Kinde token; `webhook_id` is the (unsigned) header, the
+/// de-duplication key only when the token has no `event_id`.
+pub fn parse(claims: &Value, webhook_id: Option<String>) -> Result<Event, WebhookError> {
+    let kind = super::text_at(claims, &["/type"])
+        .ok_or_else(|| super::malformed("the token has no event type"))?;
+    let Some(change) = Change::of(kind, &super::USER_EVENTS) else {
+        return Ok(Event::Ignored(kind.to_owned()));
+    };
+    let user_id = super::text_at(claims, &["/data/user/id"])
+        .ok_or_else(|| super::malformed("data.user.id is missing"))?;
+    let field = |name: &str| super::text_at(claims, &[&format!("/data/user/{name}")]);
     let nick = pick_nick(
         field("first_name"),
         field("last_name"),
         field("username"),
         field("email"),
     );
-    let event_id = jwt::str_at(&claims, "/event_id")
-        .map(str::to_owned)
-        .or_else(|| {
-            d.headers
-                .get("webhook-id")
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        });
-    Ok(Received::one(Event::Signup(Signup {
+    Ok(change.event(User {
         user_id: user_id.to_owned(),
         nick,
         face_url: None,
-        event_id,
-    })))
+        event_id: super::text_at(claims, &["/event_id"])
+            .map(str::to_owned)
+            .or(webhook_id),
+        at: super::time_at(claims, &["/timestamp", "/event_timestamp"]),
+    }))
+}
+
+/// Verifies a Kinde delivery (the body is the token) and reads it.
+pub async fn receive<K: KeyIo>(
+    cfg: &Config,
+    d: &Delivery<'_>,
+    keys: &Keys<'_, K>,
+) -> Result<Received, WebhookError> {
+    let token = std::str::from_utf8(d.body).map_err(|_| WebhookError::BadSignature)?;
+    let claims = jwt::verify(token, &cfg.jwks_url, keys).await?;
+    // Kinde's examples carry no `exp`; when a token has one (or `iat`/`nbf`), it is honoured.
+    jwt::check_exp(&claims, d.now, false)?;
+    jwt::check_issued(&claims, d.now, false)?;
+    let webhook_id = d
+        .headers
+        .get("webhook-id")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    Ok(Received::one(parse(&claims, webhook_id)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tim::TransportError;
+    use crate::ports::TransportError;
     use crate::webhook::jwt::testing::{block_on, FakeKeys, IAT, JWKS, JWKS_ROTATED};
     use crate::webhook::jwt::KeyCache;
 
-    /// The documented `user.created` example (auth-webhooks.md §6.4); `kinde_user_created.jwt`
+    /// The documented `user.created` example
+    /// (<https://docs.kinde.com/integrate/webhooks/about-webhooks>); `kinde_user_created.jwt`
     /// carries it verbatim (tests/fixtures/jwt/).
     const DOCUMENTED: &str = include_str!("../../tests/fixtures/kinde_user_created.json");
     const TOKEN: &str = include_str!("../../tests/fixtures/jwt/kinde_user_created.jwt");
+    /// Constructed: the documented envelope with the `user.updated` data of the `@kinde/webhooks`
+    /// types (<https://github.com/kinde-oss/webhook/blob/main/lib/types.ts>), a changed name.
+    const UPDATED_CLAIMS: &str = include_str!("../../tests/fixtures/kinde_user_updated.json");
+    /// Constructed likewise: `user.deleted`, whose `data.user` is only `{id}`.
+    const DELETED_CLAIMS: &str = include_str!("../../tests/fixtures/kinde_user_deleted.json");
     const UPDATED: &str = include_str!("../../tests/fixtures/jwt/kinde_user_updated.jwt");
     const WRONG_KEY: &str = include_str!("../../tests/fixtures/jwt/kinde_wrong_key.jwt");
     const FIREBASE_NONE: &str = include_str!("../../tests/fixtures/jwt/firebase_alg_none.jwt");
@@ -131,11 +158,11 @@ mod tests {
         io: &FakeKeys,
     ) -> Result<Received, WebhookError> {
         let d = Delivery {
-            headers,
+            headers: &headers,
             body: body.as_bytes(),
             now,
         };
-        block_on(receive(&cfg(), &d, cache, io))
+        block_on(receive(&cfg(), &d, &Keys { cache, io }))
     }
 
     fn deliver(body: &str) -> Result<Received, WebhookError> {
@@ -155,25 +182,28 @@ mod tests {
         let headers: &[(&str, &str)] = &[("webhook-id", "whk_01HXYZ")];
         // The body arrives with a trailing newline here, as the fixture file has one.
         let r = deliver_with(TOKEN, headers, IAT, &KeyCache::default(), &io).unwrap();
-        let want = Signup {
+        let want = User {
+            at: Some(1_770_120_000),
             user_id: "kp_1234567890".into(),
             nick: Some("Test".into()),
             face_url: None,
             event_id: Some("event_1234567890".into()),
         };
-        assert_eq!(r, Received::one(Event::Signup(want)));
+        assert_eq!(r, Received::one(Event::Created(want)));
         assert_eq!(*io.gets.borrow(), [TEST_JWKS]);
         // The signed claim wins over the header, so a replayer cannot dodge de-duplication.
         match &deliver(TOKEN).unwrap().events[..] {
-            [Event::Signup(s)] => assert_eq!(s.event_id.as_deref(), Some("event_1234567890")),
+            [Event::Created(s)] => assert_eq!(s.event_id.as_deref(), Some("event_1234567890")),
             other => panic!("{other:?}"),
         }
         // The token carries the documented payload verbatim.
         let claims = block_on(jwt::verify(
             TOKEN,
             TEST_JWKS,
-            &KeyCache::default(),
-            &FakeKeys::new(JWKS),
+            &Keys {
+                cache: &KeyCache::default(),
+                io: &FakeKeys::new(JWKS),
+            },
         ))
         .unwrap();
         assert_eq!(
@@ -182,12 +212,56 @@ mod tests {
         );
     }
 
+    fn claims(json: &str) -> serde_json::Value {
+        serde_json::from_str(json).unwrap()
+    }
+
     #[test]
-    fn other_events_are_ignored_and_exp_is_honoured() {
+    fn documented_update_and_delete() {
+        let updated = User {
+            user_id: "kp_1234567890".into(),
+            nick: Some("Test User".into()),
+            face_url: None,
+            event_id: Some("event_2345678901".into()),
+            at: Some(1_770_197_400),
+        };
         assert_eq!(
-            deliver(UPDATED).unwrap(),
-            Received::one(Event::Ignored("user.updated".into()))
+            parse(&claims(UPDATED_CLAIMS), None),
+            Ok(Event::Updated(updated))
         );
+        let deleted = User {
+            user_id: "kp_1234567890".into(),
+            event_id: Some("event_3456789012".into()),
+            at: Some(1_770_314_400),
+            ..User::default()
+        };
+        assert_eq!(
+            parse(&claims(DELETED_CLAIMS), None),
+            Ok(Event::Deleted(deleted))
+        );
+        // A 33-byte id is read as sent; the header names the event when the claim does not.
+        let long = format!("kp_{}", "1".repeat(30));
+        let mut c = claims(DELETED_CLAIMS);
+        c["data"]["user"]["id"] = long.clone().into();
+        c["event_id"] = serde_json::Value::Null;
+        let e = parse(&c, Some("whk_1".into()));
+        assert!(matches!(e, Ok(Event::Deleted(u))
+            if u.user_id == long && long.len() == 33 && u.event_id.as_deref() == Some("whk_1")));
+        c["data"]["user"] = serde_json::json!({});
+        assert!(matches!(parse(&c, None), Err(WebhookError::Malformed(_))));
+        assert_eq!(
+            parse(&serde_json::json!({"type": "user.authenticated"}), None),
+            Ok(Event::Ignored("user.authenticated".into()))
+        );
+    }
+
+    #[test]
+    fn signed_updates_and_exp_is_honoured() {
+        // The signed token carries the created user under `user.updated`.
+        match &deliver(UPDATED).unwrap().events[..] {
+            [Event::Updated(u)] => assert_eq!(u.nick.as_deref(), Some("Test")),
+            other => panic!("{other:?}"),
+        }
         let (io, cache) = (FakeKeys::new(JWKS), KeyCache::default());
         assert_eq!(
             deliver_with(UPDATED, &[], IAT + 3600 + 60, &cache, &io),
@@ -211,12 +285,19 @@ mod tests {
         }
         let no_headers: &[(&str, &str)] = &[];
         let d = Delivery {
-            headers: no_headers,
+            headers: &no_headers,
             body: &[0xff, 0xfe],
             now: IAT,
         };
         assert_eq!(
-            block_on(receive(&cfg(), &d, &cache, &io)),
+            block_on(receive(
+                &cfg(),
+                &d,
+                &Keys {
+                    cache: &cache,
+                    io: &io
+                }
+            )),
             Err(WebhookError::BadSignature)
         );
     }
@@ -261,7 +342,7 @@ mod tests {
 
     #[test]
     fn config_accepts_pasted_domains_and_names_the_variable() {
-        assert!(config(&|_| None).unwrap().is_none());
+        assert!(config(&|_: &str| None).unwrap().is_none());
         for (domain, url) in [
             (
                 "myapp.kinde.com",

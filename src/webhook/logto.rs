@@ -1,4 +1,13 @@
-//! Logto webhooks: `PostRegister` and `User.Created`, signed `logto-signature-sha-256` (auth-webhooks.md §6.3).
+//! Logto webhooks: `PostRegister`, `User.Created`, `User.Data.Updated` and `User.Deleted`, signed
+//! `logto-signature-sha-256` (<https://docs.logto.io/developers/webhooks/webhooks-request>,
+//! <https://docs.logto.io/developers/webhooks/webhooks-events>).
+//!
+//! `User.Data.Updated` carries the updated user at `data`. `User.Deleted` is documented with
+//! `data: null`, the user id only in the Management API context (`params.userId` of
+//! `DELETE /users/:userId`, or the last segment of `path`); current Logto also sends the deleted
+//! user at `data` (`appendDataHookContext` in
+//! <https://github.com/logto-io/logto/blob/HEAD/packages/core/src/libraries/hook/context-manager.ts>),
+//! so both are read. The event time is `createdAt`.
 //!
 //! The header is the hex HMAC-SHA256 of the raw body keyed with the signing key's UTF-8 bytes
 //! (with or without a `sha256=` prefix). Logto sends no timestamp or message-id header, so the
@@ -6,11 +15,23 @@
 //! refused as a possible replay. Retries are byte-identical, so there is no replay key;
 //! `{hookId}:{createdAt}` de-duplicates.
 
-use super::{sig, Delivery, Event, Get, HeaderMap, Received, Signup, WebhookError};
-use crate::config::ConfigError;
+use super::{sig, Change, Delivery, Received, Spec, WebhookError};
+use crate::event::{Event, User};
 use crate::identity::pick_nick;
+use crate::settings::{ConfigError, Settings};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+/// Logto; it waits 10 s.
+pub const SPEC: Spec = Spec {
+    name: "logto",
+    prefix: "LOGTO",
+    switch: SECRET,
+    id_prefixes: &[],
+    budget_ms: 8_000,
+    success_body: None,
+    challenge: None,
+};
 
 /// Setting: the webhook's signing key from the Logto console, used as raw UTF-8.
 pub const SECRET: &str = "LOGTO_SIGNING_KEY";
@@ -20,6 +41,18 @@ pub const HEADER: &str = "logto-signature-sha-256";
 pub const POST_REGISTER: &str = "PostRegister";
 /// Data event: a user was created (UI or Management API).
 pub const USER_CREATED: &str = "User.Created";
+/// Data event: a user's profile data changed (the updated user at `data`).
+pub const USER_UPDATED: &str = "User.Data.Updated";
+/// Data event: a user was deleted.
+pub const USER_DELETED: &str = "User.Deleted";
+
+/// The user events Logto documents, and what each means.
+const EVENTS: [(&str, Change); 4] = [
+    (POST_REGISTER, Change::Created),
+    (USER_CREATED, Change::Created),
+    (USER_UPDATED, Change::Updated),
+    (USER_DELETED, Change::Deleted),
+];
 /// How far `createdAt` may be from now, in seconds. Logto gives up after about 10 s times 4
 /// attempts, so an hour only ever refuses captured requests and badly wrong clocks.
 const MAX_AGE_S: i64 = 3600;
@@ -31,7 +64,7 @@ pub struct Config {
 }
 
 /// Reads this provider's settings; `None` when `LOGTO_SIGNING_KEY` is unset.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     Ok(sig::RawSecret::setting(get, SECRET).map(|key| Config { key }))
 }
 
@@ -42,6 +75,11 @@ struct Payload<'a> {
     hook_id: Option<String>,
     created_at: Option<String>,
     user_id: Option<String>,
+    // Management API context: the koa path params and the request path.
+    #[serde(default)]
+    params: serde_json::Value,
+    #[serde(default)]
+    path: serde_json::Value,
     // Parsed only for the events we import, so odd shapes in other events cannot fail them.
     #[serde(borrow)]
     user: Option<&'a RawValue>,
@@ -51,12 +89,23 @@ struct Payload<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct User {
+struct RawUser {
     id: Option<String>,
     username: Option<String>,
     primary_email: Option<String>,
     name: Option<String>,
     avatar: Option<String>,
+}
+
+/// The user id a Management API call names: `params.userId`, else the `/users/<id>` path.
+fn api_user_id(params: &serde_json::Value, path: &serde_json::Value) -> Option<String> {
+    let from_path = path
+        .as_str()
+        .and_then(|p| p.strip_prefix("/users/"))
+        .filter(|id| !id.contains('/'));
+    super::text_at(params, &["/userId"])
+        .or(from_path)
+        .map(str::to_owned)
 }
 
 /// Reads a Logto event body (already verified); `now` is Unix seconds, for the `createdAt` check.
@@ -68,12 +117,16 @@ pub fn parse(body: &[u8], now: i64) -> Result<Event, WebhookError> {
     let ts = sig::iso8601_seconds(&created_at).ok_or(WebhookError::BadTimestamp)?;
     sig::check_window(ts, now, MAX_AGE_S)?;
     let kind = p.event.ok_or_else(|| super::malformed("no event"))?;
-    let (raw, fallback_id) = match kind.as_str() {
-        POST_REGISTER => (p.user, p.user_id),
-        USER_CREATED => (p.data, None),
-        _ => return Ok(Event::Ignored(kind)),
+    let Some(change) = Change::of(&kind, &EVENTS) else {
+        return Ok(Event::Ignored(kind));
     };
-    let user: User = raw
+    // Interaction events carry the user at `user`; data events at `data`.
+    let (raw, fallback_id) = if kind == POST_REGISTER {
+        (p.user, p.user_id)
+    } else {
+        (p.data, api_user_id(&p.params, &p.path))
+    };
+    let user: RawUser = raw
         .map(|r| serde_json::from_str(r.get()))
         .transpose()
         .map_err(|e| super::malformed(format!("{kind} user is not a Logto user: {e}")))?
@@ -84,7 +137,8 @@ pub fn parse(body: &[u8], now: i64) -> Result<Event, WebhookError> {
         .filter(|id| !id.is_empty())
         .ok_or_else(|| super::malformed(format!("{kind} without a user id")))?;
     let display = user.name.filter(|n| !n.trim().is_empty()).or(user.username);
-    Ok(Event::Signup(Signup {
+    Ok(change.event(User {
+        at: Some(ts),
         nick: pick_nick(
             None,
             None,
@@ -98,13 +152,10 @@ pub fn parse(body: &[u8], now: i64) -> Result<Event, WebhookError> {
 }
 
 /// Verifies a Logto delivery and reads it.
-pub fn receive<H: HeaderMap + ?Sized>(
-    cfg: &Config,
-    d: &Delivery<'_, H>,
-) -> Result<Received, WebhookError> {
+pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
     let header = sig::required(d.headers, HEADER)?;
     let hex = header.strip_prefix("sha256=").unwrap_or(&header);
-    let expected = sig::hmac_sha256(cfg.key.as_str().as_bytes(), &[d.body]);
+    let expected = crate::crypto::hmac_sha256(cfg.key.as_str().as_bytes(), &[d.body]);
     if !sig::any_hex_matches([hex], &expected) {
         return Err(WebhookError::BadSignature);
     }
@@ -115,9 +166,15 @@ pub fn receive<H: HeaderMap + ?Sized>(
 mod tests {
     use super::*;
 
-    /// Constructed from the PostRegister fields in auth-webhooks.md §6.3, with the values of
+    /// Constructed from the PostRegister fields Logto documents
+    /// (<https://docs.logto.io/developers/webhooks/webhooks-request>), with the values of
     /// Logto's own `generateHookTestPayload`; no verbatim delivery is published.
     const DOCUMENTED: &str = include_str!("../../tests/fixtures/logto_post_register.json");
+    /// Constructed from the data-hook fields of the same page: `User.Data.Updated` after
+    /// `PATCH /users/:userId`, the updated user at `data`.
+    const UPDATED: &str = include_str!("../../tests/fixtures/logto_user_data_updated.json");
+    /// Constructed likewise: `User.Deleted` after `DELETE /users/:userId`, `data: null`.
+    const DELETED: &str = include_str!("../../tests/fixtures/logto_user_deleted.json");
     const KEY: &str = "logto-signing-key";
     /// `createdAt` of the fixture.
     const CREATED: i64 = 1_714_564_800;
@@ -129,7 +186,10 @@ mod tests {
     }
 
     fn sign(body: &str, key: &str) -> String {
-        sig::hex_encode(&sig::hmac_sha256(key.as_bytes(), &[body.as_bytes()]))
+        crate::crypto::hex_encode(&crate::crypto::hmac_sha256(
+            key.as_bytes(),
+            &[body.as_bytes()],
+        ))
     }
 
     fn run(header: Option<&str>, body: &str, now: i64) -> Result<Received, WebhookError> {
@@ -138,9 +198,9 @@ mod tests {
         })
     }
 
-    fn signup(body: &str) -> Signup {
+    fn signup(body: &str) -> User {
         match parse(body.as_bytes(), CREATED).unwrap() {
-            Event::Signup(s) => s,
+            Event::Created(s) => s,
             other => panic!("{other:?}"),
         }
     }
@@ -149,16 +209,70 @@ mod tests {
     fn documented_payload() {
         let header = format!("sha256={}", sign(DOCUMENTED, KEY));
         let r = run(Some(&header), DOCUMENTED, CREATED + 5).unwrap();
-        let expected = Signup {
+        let expected = User {
+            at: Some(CREATED),
             user_id: "fake-id".into(),
             nick: Some("Fake User".into()),
             face_url: Some("https://fake-service.com/avatars/fake-user.png".into()),
             event_id: Some("k9w2hq7x1mzp:2024-05-01T12:00:00.000Z".into()),
         };
-        assert_eq!(r.events, vec![Event::Signup(expected)]);
+        assert_eq!(r.events, vec![Event::Created(expected)]);
         assert_eq!(r.replay_key, None);
         // The bare hex form is accepted too.
         assert!(run(Some(&sign(DOCUMENTED, KEY)), DOCUMENTED, CREATED).is_ok());
+    }
+
+    #[test]
+    fn documented_update_and_delete() {
+        let (updated_at, deleted_at) = (1_714_638_600, 1_714_754_700);
+        let updated = User {
+            user_id: "fake-id".into(),
+            nick: Some("Fake User Renamed".into()),
+            face_url: Some("https://fake-service.com/avatars/fake-user-2.png".into()),
+            event_id: Some("k9w2hq7x1mzp:2024-05-02T08:30:00.000Z".into()),
+            at: Some(updated_at),
+        };
+        let header = sign(UPDATED, KEY);
+        let r = run(Some(&header), UPDATED, updated_at + 2).unwrap();
+        assert_eq!(r.events, vec![Event::Updated(updated)]);
+        let deleted = User {
+            user_id: "fake-id".into(),
+            event_id: Some("k9w2hq7x1mzp:2024-05-03T16:45:00.000Z".into()),
+            at: Some(deleted_at),
+            ..User::default()
+        };
+        assert_eq!(
+            parse(DELETED.as_bytes(), deleted_at),
+            Ok(Event::Deleted(deleted.clone()))
+        );
+        // The id from the path alone, or from the user that current Logto puts at `data`.
+        let path_only = DELETED.replace(r#""params": { "userId": "fake-id" },"#, "");
+        assert_eq!(
+            parse(path_only.as_bytes(), deleted_at),
+            Ok(Event::Deleted(deleted.clone()))
+        );
+        let long = "l".repeat(33);
+        let with_data = DELETED.replace(
+            r#""data": null"#,
+            &format!(r#""data": {{"id": "{long}", "name": "Gone"}}"#),
+        );
+        assert_eq!(
+            parse(with_data.as_bytes(), deleted_at),
+            Ok(Event::Deleted(User {
+                user_id: long,
+                ..deleted
+            }))
+        );
+        let nameless = DELETED
+            .replace(r#""params": { "userId": "fake-id" },"#, "")
+            .replace(
+                r#""path": "/users/fake-id","#,
+                r#""path": "/users/fake-id/x","#,
+            );
+        assert!(matches!(
+            parse(nameless.as_bytes(), deleted_at),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! Signup webhooks: verify that a delivery really comes from the auth provider, then read the
-//! new user out of it.
+//! Provider webhooks: verify that a delivery really comes from the auth provider, then read what
+//! it says happened as provider-neutral [`Event`]s.
 //!
-//! One file per provider. Each exposes the same two functions, `config` (read its secrets from
-//! the Worker's settings; `None` when the provider is not set up) and `receive` (verify, then
-//! parse), and [`Provider`] dispatches to them. What several providers share lives here or in
-//! the scheme modules: [`standard`] (Standard Webhooks / Svix), [`sig`] (HMAC headers, shared
-//! secrets, timestamps) and [`jwt`] (RS256 tokens checked against fetched JWKS).
+//! A provider is one file plus one line in `registry!` below. Each file declares its facts in a
+//! `SPEC` constant ([`Spec`]: route, settings prefix, the settings that switch it on, constant ID
+//! prefixes, time budget, fixed success body), a `Config` type, `config` (read its settings;
+//! `None` when it is not set up) and `receive` (verify, then parse). What several providers share
+//! lives in the scheme modules: [`standard`] (Standard Webhooks / Svix), [`sig`] (HMAC headers,
+//! shared secrets, timestamps) and [`jwt`] (RS256 tokens checked against fetched JWKS), plus
+//! [`text_at`], [`time_at`], [`malformed`] and [`Change`] (what a documented event type means
+//! for its user: created, updated or deleted) here.
 
 pub mod auth0;
 pub mod clerk;
@@ -23,63 +26,27 @@ pub mod supabase_db;
 pub mod workos;
 pub mod zitadel;
 
-use crate::config::ConfigError;
-use crate::tim::TransportError;
-
-/// Read access to request headers (case-insensitive names), so the core never sees `worker::Headers`.
-pub trait HeaderMap {
-    /// The value of header `name`, if present.
-    fn get(&self, name: &str) -> Option<String>;
-}
-
-impl HeaderMap for [(&str, &str)] {
-    fn get(&self, name: &str) -> Option<String> {
-        self.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| (*v).to_owned())
-    }
-}
-
-/// A setting lookup: Worker var or secret by name.
-pub type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// Reads a setting, treating empty and whitespace-only as unset.
-pub fn setting(get: Get<'_>, name: &str) -> Option<String> {
-    get(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
+use crate::event::{Event, User};
+use crate::ports::{HeaderMap, KeyIo};
+use crate::settings::{ConfigError, Settings};
 
 /// One incoming delivery, as every provider sees it.
-pub struct Delivery<'a, H: HeaderMap + ?Sized> {
+pub struct Delivery<'a> {
     /// Request headers.
-    pub headers: &'a H,
+    pub headers: &'a dyn HeaderMap,
     /// The raw body, exactly as received (signatures cover these bytes).
     pub body: &'a [u8],
     /// Unix seconds now.
     pub now: i64,
 }
 
-/// A new user as the provider described it, before mapping to Tencent's rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signup {
-    /// The provider's user ID.
-    pub user_id: String,
-    /// Display name chosen by the provider's fallback rules.
-    pub nick: Option<String>,
-    /// Avatar URL.
-    pub face_url: Option<String>,
-    /// A key that stays the same when the provider redelivers this event (for de-duplication).
-    pub event_id: Option<String>,
-}
-
-/// What one event in a verified delivery asks of us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// A user signed up: import them.
-    Signup(Signup),
-    /// Any other event type: acknowledge and do nothing.
-    Ignored(String),
+/// The outside world a provider may use while verifying: the isolate's JWKS cache and the port
+/// that fetches keys and runs WebCrypto.
+pub struct Keys<'a, K: KeyIo> {
+    /// JWKS documents fetched in this isolate.
+    pub cache: &'a jwt::KeyCache,
+    /// Fetches and signature checks.
+    pub io: &'a K,
 }
 
 /// A verified, parsed delivery: usually one event, several for batching senders (Okta, Auth0 logs).
@@ -90,7 +57,7 @@ pub struct Received {
     /// Identifies this exact signed attempt (e.g. message id + signed timestamp). Only schemes
     /// whose senders sign every retry afresh set it: seeing it twice means a captured request
     /// was replayed, which is refused with 401. Schemes that resend byte-identical retries
-    /// (shared secrets, Kinde) leave it `None` and rely on `Signup::event_id` de-duplication.
+    /// (shared secrets, Kinde) leave it `None` and rely on the events' `event_id`.
     pub replay_key: Option<String>,
 }
 
@@ -125,6 +92,15 @@ pub enum WebhookError {
     /// No signature, token or shared secret in the request matches our configuration.
     #[error("no valid signature for this body")]
     BadSignature,
+    /// A static shared secret sent in a header does not match the setting it is compared with
+    /// (both named, never their values).
+    #[error("the {header} header does not match {setting}")]
+    WrongSecret {
+        /// The header that carries the secret.
+        header: &'static str,
+        /// The setting it is compared with.
+        setting: &'static str,
+    },
     /// This exact signed request was already accepted (a replay inside the tolerance window).
     #[error("this signed request was already received (replay)")]
     Replayed,
@@ -146,276 +122,212 @@ impl WebhookError {
     }
 }
 
-/// Shorthand for a [`WebhookError::Malformed`].
+/// Shorthand for a [`WebhookError::Malformed`]: the one way providers report an authentic body
+/// that is not the JSON they document.
 pub fn malformed(msg: impl Into<String>) -> WebhookError {
     WebhookError::Malformed(msg.into())
 }
 
-/// Constant-time equality that is false for different lengths (unlike a `zip`-based fold).
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// The first non-blank string at any of `pointers` (JSON Pointers) in a verified payload or
+/// token; values of other types count as absent. The one JSON accessor every provider uses.
+pub fn text_at<'a>(v: &'a serde_json::Value, pointers: &[&str]) -> Option<&'a str> {
+    pointers
+        .iter()
+        .filter_map(|p| v.pointer(p).and_then(serde_json::Value::as_str))
+        .find(|s| !s.trim().is_empty())
+}
+
+/// The `data` of a `kind` event read as the provider's user type `T` (`provider` names it in
+/// errors); an event without `data` is malformed.
+pub fn user_data<'a, T: serde::Deserialize<'a>>(
+    kind: &str,
+    data: Option<&'a serde_json::value::RawValue>,
+    provider: &str,
+) -> Result<T, WebhookError> {
+    let data = data.ok_or_else(|| malformed(format!("{kind} without data")))?;
+    serde_json::from_str(data.get())
+        .map_err(|e| malformed(format!("data is not a {provider} user: {e}")))
+}
+
+/// Unix seconds of the first ISO 8601 date-time (with an offset) at any of `pointers`: the event
+/// time a provider puts in its payload. Anything else there counts as absent.
+pub fn time_at(v: &serde_json::Value, pointers: &[&str]) -> Option<i64> {
+    pointers.iter().find_map(|p| {
+        v.pointer(p)
+            .and_then(serde_json::Value::as_str)
+            .and_then(sig::iso8601_seconds)
+    })
+}
+
+/// What one of a provider's documented event types means for the user it names. Providers list
+/// their types in a table and build the [`User`] once, whatever the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The user signed up ([`Event::Created`]).
+    Created,
+    /// The user's profile changed ([`Event::Updated`]).
+    Updated,
+    /// The user was deleted ([`Event::Deleted`]).
+    Deleted,
+}
+
+impl Change {
+    /// What `kind` means in a provider's table of documented event types; `None` when unlisted.
+    pub fn of<K: AsRef<str>>(kind: &str, table: &[(K, Change)]) -> Option<Change> {
+        table
+            .iter()
+            .find(|(k, _)| k.as_ref() == kind)
+            .map(|(_, c)| *c)
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
-/// The outside world a provider may need beyond the request: fetching keys and checking
-/// signatures with the runtime's WebCrypto (keeps RSA and Ed25519 out of the wasm).
-#[allow(async_fn_in_trait)] // Workers are single-threaded; no `Send` bound is wanted.
-pub trait KeyIo {
-    /// GETs a URL (a JWKS document); returns status and body.
-    async fn get(&self, url: &str, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError>;
-    /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`, key given as JWK `n` and `e` (base64url).
-    async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool;
-    /// Ed25519 over `message` with a raw 32-byte public key.
-    async fn verify_ed25519(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool;
-    /// Unix milliseconds now (for key-cache expiry).
-    fn now_ms(&self) -> u64;
-}
-
-/// Every supported provider; the route is `POST /webhooks/<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    /// Clerk (Svix).
-    Clerk,
-    /// Stytch (Svix).
-    Stytch,
-    /// Any Standard Webhooks sender.
-    Standard,
-    /// Supabase Auth hooks (before/after user created).
-    Supabase,
-    /// Supabase Database Webhook on `auth.users` INSERT.
-    SupabaseDb,
-    /// Auth0 Event Streams, Log Streams and the Post-User-Registration Action.
-    Auth0,
-    /// Firebase Auth / Identity Platform blocking `beforeCreate`.
-    Firebase,
-    /// WorkOS.
-    Workos,
-    /// Logto.
-    Logto,
-    /// Kinde.
-    Kinde,
-    /// Okta Event Hooks.
-    Okta,
-    /// ZITADEL Actions v2.
-    Zitadel,
-}
-
-impl Provider {
-    /// Every provider, in README order.
-    pub const ALL: [Provider; 12] = [
-        Provider::Clerk,
-        Provider::Stytch,
-        Provider::Standard,
-        Provider::Supabase,
-        Provider::SupabaseDb,
-        Provider::Auth0,
-        Provider::Firebase,
-        Provider::Workos,
-        Provider::Logto,
-        Provider::Kinde,
-        Provider::Okta,
-        Provider::Zitadel,
-    ];
-
-    /// The route segment and the `provider=` name.
-    pub fn name(self) -> &'static str {
+    /// The event this change makes of `user`. A deletion keeps only the user's identity, the
+    /// de-duplication key and the time: whatever profile the payload still had is not news.
+    pub fn event(self, user: User) -> Event {
         match self {
-            Provider::Clerk => "clerk",
-            Provider::Stytch => "stytch",
-            Provider::Standard => "standard",
-            Provider::Supabase => "supabase",
-            Provider::SupabaseDb => "supabase-db",
-            Provider::Auth0 => "auth0",
-            Provider::Firebase => "firebase",
-            Provider::Workos => "workos",
-            Provider::Logto => "logto",
-            Provider::Kinde => "kinde",
-            Provider::Okta => "okta",
-            Provider::Zitadel => "zitadel",
+            Change::Created => Event::Created(user),
+            Change::Updated => Event::Updated(user),
+            Change::Deleted => Event::Deleted(User {
+                nick: None,
+                face_url: None,
+                ..user
+            }),
         }
     }
+}
 
-    /// Looks a provider up by route name.
-    pub fn from_name(s: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.name() == s)
+/// `user.created`, `user.updated` and `user.deleted`: the user event names Clerk, WorkOS and
+/// Kinde document (and the Standard Webhooks defaults), and what each means.
+pub const USER_EVENTS: [(&str, Change); 3] = [
+    ("user.created", Change::Created),
+    ("user.updated", Change::Updated),
+    ("user.deleted", Change::Deleted),
+];
+
+/// A provider's facts: everything the router, the settings and the mapping need to know about
+/// it, in one constant per provider file.
+#[derive(Debug)]
+pub struct Spec {
+    /// The route segment (`POST /webhooks/<name>`) and the `provider=` name.
+    pub name: &'static str,
+    /// Prefix of its settings: `<P>_USERID_MODE`, `<P>_USERID_PREFIX`, its secrets.
+    pub prefix: &'static str,
+    /// The setting(s) that switch it on, as named in the 404 for an unconfigured provider.
+    pub switch: &'static str,
+    /// Constant prefixes of its user IDs, dropped by the `compact` mapping.
+    pub id_prefixes: &'static [&'static str],
+    /// Time we may spend on Tencent, under the sender's own timeout.
+    pub budget_ms: u64,
+    /// The success body, for senders that require a specific one (blocking hooks want `{}`).
+    pub success_body: Option<&'static str>,
+    /// A GET verification handshake the sender performs once (Okta), answering with a body.
+    pub challenge: Option<Challenge>,
+}
+
+/// A one-time GET verification: reads the request headers, returns the body to answer with.
+pub type Challenge = fn(&dyn HeaderMap) -> Result<String, WebhookError>;
+
+/// Budget for senders that wait 15 s (Svix) or longer.
+pub const DEFAULT_BUDGET_MS: u64 = 10_000;
+
+/// A provider: its [`Spec`], compared by name.
+pub type Provider = &'static Spec;
+
+impl PartialEq for Spec {
+    fn eq(&self, other: &Spec) -> bool {
+        self.name == other.name
     }
+}
 
-    /// Prefix of this provider's settings (`CLERK_WEBHOOK_SECRET`, `CLERK_USERID_MODE`, ...).
-    pub fn env_prefix(self) -> &'static str {
-        match self {
-            Provider::Clerk => "CLERK",
-            Provider::Stytch => "STYTCH",
-            Provider::Standard => "STANDARD",
-            Provider::Supabase => "SUPABASE",
-            Provider::SupabaseDb => "SUPABASE_DB",
-            Provider::Auth0 => "AUTH0",
-            Provider::Firebase => "FIREBASE",
-            Provider::Workos => "WORKOS",
-            Provider::Logto => "LOGTO",
-            Provider::Kinde => "KINDE",
-            Provider::Okta => "OKTA",
-            Provider::Zitadel => "ZITADEL",
-        }
-    }
+impl Eq for Spec {}
 
+impl Spec {
     /// Setting: how this provider's IDs become UserIDs (`auto`, `verbatim`, `compact`, `hash`).
-    pub fn mode_setting(self) -> &'static str {
-        match self {
-            Provider::Clerk => "CLERK_USERID_MODE",
-            Provider::Stytch => "STYTCH_USERID_MODE",
-            Provider::Standard => "STANDARD_USERID_MODE",
-            Provider::Supabase => "SUPABASE_USERID_MODE",
-            Provider::SupabaseDb => "SUPABASE_DB_USERID_MODE",
-            Provider::Auth0 => "AUTH0_USERID_MODE",
-            Provider::Firebase => "FIREBASE_USERID_MODE",
-            Provider::Workos => "WORKOS_USERID_MODE",
-            Provider::Logto => "LOGTO_USERID_MODE",
-            Provider::Kinde => "KINDE_USERID_MODE",
-            Provider::Okta => "OKTA_USERID_MODE",
-            Provider::Zitadel => "ZITADEL_USERID_MODE",
-        }
+    pub fn mode_setting(&self) -> String {
+        format!("{}_USERID_MODE", self.prefix)
     }
 
     /// Setting: prefix put before every UserID from this provider.
-    pub fn prefix_setting(self) -> &'static str {
-        match self {
-            Provider::Clerk => "CLERK_USERID_PREFIX",
-            Provider::Stytch => "STYTCH_USERID_PREFIX",
-            Provider::Standard => "STANDARD_USERID_PREFIX",
-            Provider::Supabase => "SUPABASE_USERID_PREFIX",
-            Provider::SupabaseDb => "SUPABASE_DB_USERID_PREFIX",
-            Provider::Auth0 => "AUTH0_USERID_PREFIX",
-            Provider::Firebase => "FIREBASE_USERID_PREFIX",
-            Provider::Workos => "WORKOS_USERID_PREFIX",
-            Provider::Logto => "LOGTO_USERID_PREFIX",
-            Provider::Kinde => "KINDE_USERID_PREFIX",
-            Provider::Okta => "OKTA_USERID_PREFIX",
-            Provider::Zitadel => "ZITADEL_USERID_PREFIX",
-        }
+    pub fn prefix_setting(&self) -> String {
+        format!("{}_USERID_PREFIX", self.prefix)
     }
 
-    /// The setting(s) that switch this provider on (named in the 404 for an unconfigured one).
-    pub fn key_setting(self) -> &'static str {
-        match self {
-            Provider::Clerk => clerk::SECRET,
-            Provider::Stytch => stytch::SECRET,
-            Provider::Standard => "STANDARD_WEBHOOK_SECRET or STANDARD_WEBHOOK_PUBLIC_KEY",
-            Provider::Supabase => supabase::SECRET,
-            Provider::SupabaseDb => supabase_db::SECRET,
-            Provider::Auth0 => "AUTH0_WEBHOOK_TOKEN, AUTH0_WEBHOOK_BASIC or AUTH0_ACTION_SECRET",
-            Provider::Firebase => "FIREBASE_PROJECT_ID and FIREBASE_AUDIENCE",
-            Provider::Workos => workos::SECRET,
-            Provider::Logto => logto::SECRET,
-            Provider::Kinde => kinde::DOMAIN,
-            Provider::Okta => okta::SECRET,
-            Provider::Zitadel => zitadel::SECRET,
-        }
-    }
-
-    /// Constant prefixes of this provider's user IDs, dropped by the `compact` mapping.
-    pub fn known_id_prefixes(self) -> &'static [&'static str] {
-        match self {
-            Provider::Clerk | Provider::Workos => &["user_"],
-            Provider::Stytch => &["user-test-", "user-live-"],
-            Provider::Kinde => &["kp_"],
-            Provider::Auth0 => &["auth0|"],
-            _ => &[],
-        }
-    }
-
-    /// Time we may spend on Tencent, under the sender's own timeout.
-    pub fn budget_ms(self) -> u64 {
-        match self {
-            // Supabase gives the whole hook 5 s; Okta 3 s; Firebase 7 s; Logto 10 s; Svix 15 s.
-            Provider::Supabase => 3_500,
-            Provider::Okta => 2_200,
-            Provider::Firebase => 5_500,
-            Provider::Logto => 8_000,
-            _ => 10_000,
-        }
-    }
-
-    /// The success body, for senders that require a specific one (blocking hooks want `{}`).
-    pub fn fixed_success_body(self) -> Option<&'static str> {
-        match self {
-            Provider::Firebase | Provider::Supabase => Some("{}"),
-            _ => None,
-        }
-    }
-}
-
-/// A provider's parsed settings (secrets decoded once).
-#[derive(Debug)]
-pub enum Configured {
-    /// Clerk.
-    Clerk(clerk::Config),
-    /// Stytch.
-    Stytch(stytch::Config),
-    /// Standard Webhooks.
-    Standard(standard_provider::Config),
-    /// Supabase Auth hooks.
-    Supabase(supabase::Config),
-    /// Supabase Database Webhook.
-    SupabaseDb(supabase_db::Config),
-    /// Auth0.
-    Auth0(auth0::Config),
-    /// Firebase.
-    Firebase(firebase::Config),
-    /// WorkOS.
-    Workos(workos::Config),
-    /// Logto.
-    Logto(logto::Config),
-    /// Kinde.
-    Kinde(kinde::Config),
-    /// Okta.
-    Okta(okta::Config),
-    /// ZITADEL.
-    Zitadel(zitadel::Config),
-}
-
-impl Provider {
     /// Reads this provider's settings: `Ok(None)` when it is not set up on this deployment.
-    pub fn configure(self, get: Get<'_>) -> Result<Option<Configured>, ConfigError> {
-        Ok(match self {
-            Provider::Clerk => clerk::config(get)?.map(Configured::Clerk),
-            Provider::Stytch => stytch::config(get)?.map(Configured::Stytch),
-            Provider::Standard => standard_provider::config(get)?.map(Configured::Standard),
-            Provider::Supabase => supabase::config(get)?.map(Configured::Supabase),
-            Provider::SupabaseDb => supabase_db::config(get)?.map(Configured::SupabaseDb),
-            Provider::Auth0 => auth0::config(get)?.map(Configured::Auth0),
-            Provider::Firebase => firebase::config(get)?.map(Configured::Firebase),
-            Provider::Workos => workos::config(get)?.map(Configured::Workos),
-            Provider::Logto => logto::config(get)?.map(Configured::Logto),
-            Provider::Kinde => kinde::config(get)?.map(Configured::Kinde),
-            Provider::Okta => okta::config(get)?.map(Configured::Okta),
-            Provider::Zitadel => zitadel::config(get)?.map(Configured::Zitadel),
-        })
+    pub fn configure(&self, settings: &dyn Settings) -> Result<Option<Configured>, ConfigError> {
+        Configured::load(self, settings)
     }
 }
 
-/// Verifies and parses a delivery for a configured provider.
-pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
-    cfg: &Configured,
-    d: &Delivery<'_, H>,
-    keys: &jwt::KeyCache,
-    io: &K,
-) -> Result<Received, WebhookError> {
-    match cfg {
-        Configured::Clerk(c) => clerk::receive(c, d),
-        Configured::Stytch(c) => stytch::receive(c, d),
-        Configured::Standard(c) => standard_provider::receive(c, d, io).await,
-        Configured::Supabase(c) => supabase::receive(c, d),
-        Configured::SupabaseDb(c) => supabase_db::receive(c, d),
-        Configured::Auth0(c) => auth0::receive(c, d),
-        Configured::Firebase(c) => firebase::receive(c, d, keys, io).await,
-        Configured::Workos(c) => workos::receive(c, d),
-        Configured::Logto(c) => logto::receive(c, d),
-        Configured::Kinde(c) => kinde::receive(c, d, keys, io).await,
-        Configured::Okta(c) => okta::receive(c, d),
-        Configured::Zitadel(c) => zitadel::receive(c, d),
-    }
+/// Looks a provider up by route name.
+pub fn provider(name: &str) -> Option<Provider> {
+    ALL.iter().copied().find(|p| p.name == name)
+}
+
+/// Calls a provider's `receive` in the form it has: plain, with the key port, or with the keys.
+macro_rules! receive_call {
+    (plain, $m:ident, $c:expr, $d:expr, $k:expr) => {
+        $m::receive($c, $d)
+    };
+    (io, $m:ident, $c:expr, $d:expr, $k:expr) => {
+        $m::receive($c, $d, $k.io).await
+    };
+    (keys, $m:ident, $c:expr, $d:expr, $k:expr) => {
+        $m::receive($c, $d, $k).await
+    };
+}
+
+/// The registry: one line per provider (`module => Variant, how receive is called`).
+macro_rules! registry {
+    ($($m:ident => $variant:ident, $how:ident;)*) => {
+        /// Every supported provider, in README order.
+        pub const ALL: &[Provider] = &[$(&$m::SPEC),*];
+
+        /// A provider's parsed settings (secrets decoded once).
+        #[derive(Debug)]
+        pub enum Configured {
+            $(
+                #[doc = concat!("Settings of `", stringify!($m), "`.")]
+                $variant($m::Config),
+            )*
+        }
+
+        impl Configured {
+            /// Reads `spec`'s settings: `Ok(None)` when it is not set up on this deployment.
+            pub fn load(spec: &Spec, settings: &dyn Settings) -> Result<Option<Configured>, ConfigError> {
+                $(
+                    if spec.name == $m::SPEC.name {
+                        return Ok($m::config(settings)?.map(Configured::$variant));
+                    }
+                )*
+                Ok(None)
+            }
+
+            /// Verifies and parses a delivery.
+            pub async fn receive<K: KeyIo>(
+                &self,
+                d: &Delivery<'_>,
+                keys: &Keys<'_, K>,
+            ) -> Result<Received, WebhookError> {
+                match self {
+                    $(Configured::$variant(c) => receive_call!($how, $m, c, d, keys),)*
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    clerk => Clerk, plain;
+    stytch => Stytch, plain;
+    standard_provider => Standard, io;
+    supabase => Supabase, plain;
+    supabase_db => SupabaseDb, plain;
+    auth0 => Auth0, plain;
+    firebase => Firebase, keys;
+    workos => Workos, plain;
+    logto => Logto, plain;
+    kinde => Kinde, keys;
+    okta => Okta, plain;
+    zitadel => Zitadel, plain;
 }
 
 #[cfg(test)]
@@ -423,40 +335,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ct_eq_checks_length_and_content() {
-        assert!(ct_eq(b"abc", b"abc"));
-        assert!(!ct_eq(b"abc", b"abd"));
-        assert!(!ct_eq(b"abc", b"ab"));
-        assert!(!ct_eq(b"", b"a"));
-        assert!(ct_eq(b"", b""));
-    }
-
-    #[test]
-    fn header_lookup_ignores_case() {
-        let h: &[(&str, &str)] = &[("Svix-Id", "msg_1")];
-        assert_eq!(HeaderMap::get(h, "svix-id").as_deref(), Some("msg_1"));
-        assert_eq!(HeaderMap::get(h, "webhook-id"), None);
-    }
-
-    #[test]
     fn provider_names_round_trip() {
-        for p in Provider::ALL {
-            assert_eq!(Provider::from_name(p.name()), Some(p));
-            assert!(p.key_setting().starts_with(p.env_prefix()), "{p:?}");
-            assert_eq!(p.mode_setting(), format!("{}_USERID_MODE", p.env_prefix()));
-            assert_eq!(
-                p.prefix_setting(),
-                format!("{}_USERID_PREFIX", p.env_prefix())
-            );
+        for p in ALL {
+            assert_eq!(provider(p.name), Some(*p));
+            assert!(p.switch.starts_with(p.prefix), "{p:?}");
+            assert_eq!(p.mode_setting(), format!("{}_USERID_MODE", p.prefix));
         }
-        assert_eq!(Provider::from_name("github"), None);
+        assert_eq!(provider("github"), None);
+        assert_eq!(ALL.len(), 12);
     }
 
     #[test]
     fn no_provider_is_configured_by_default() {
         let get = |_: &str| None;
-        for p in Provider::ALL {
+        for p in ALL {
             assert!(p.configure(&get).unwrap().is_none(), "{p:?}");
         }
+    }
+
+    #[test]
+    fn time_at_reads_iso_dates_only() {
+        let v =
+            serde_json::json!({"a": "yesterday", "b": 1714564800, "c": "2024-05-01T12:00:00.5Z"});
+        assert_eq!(time_at(&v, &["/a", "/b", "/c"]), Some(1_714_564_800));
+        assert_eq!(time_at(&v, &["/a", "/b", "/z"]), None);
+    }
+
+    #[test]
+    fn change_tables_and_events() {
+        let table = [("u.new", Change::Created), ("u.gone", Change::Deleted)];
+        assert_eq!(Change::of("u.gone", &table), Some(Change::Deleted));
+        assert_eq!(Change::of("u.other", &table), None);
+        let user = User {
+            user_id: "u".into(),
+            nick: Some("n".into()),
+            event_id: Some("e".into()),
+            at: Some(1),
+            ..User::default()
+        };
+        assert_eq!(
+            Change::Updated.event(user.clone()),
+            Event::Updated(user.clone())
+        );
+        let gone = User {
+            nick: None,
+            ..user.clone()
+        };
+        assert_eq!(Change::Deleted.event(user), Event::Deleted(gone));
+    }
+
+    #[test]
+    fn text_at_skips_blank_and_non_strings() {
+        let v = serde_json::json!({"a": " ", "b": 3, "c": "x"});
+        assert_eq!(text_at(&v, &["/a", "/b", "/c"]), Some("x"));
+        assert_eq!(text_at(&v, &["/a", "/z"]), None);
     }
 }

@@ -2,41 +2,10 @@
 //! HMAC-SHA256 with hex output, `k=v` signature headers, timestamp windows and static shared
 //! secrets. Every comparison is constant-time and length-checked.
 
-use super::{ct_eq, HeaderMap, WebhookError};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-/// HMAC-SHA256 of the concatenated `parts` under `key`.
-pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        // HMAC accepts keys of any length; this arm cannot run.
-        return [0; 32];
-    };
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().into()
-}
-
-/// Lower-case hex.
-pub fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Decodes hex (either case); `None` on odd length or a non-hex digit.
-pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.as_bytes();
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16);
-    s.chunks_exact(2)
-        .map(|pair| match pair {
-            [hi, lo] => Some((digit(*hi)? * 16 + digit(*lo)?) as u8),
-            _ => None,
-        })
-        .collect()
-}
+use super::WebhookError;
+use crate::crypto::{ct_eq, hex_decode, hex_encode, hmac_sha256};
+use crate::ports::HeaderMap;
+use crate::settings::Settings;
 
 /// True when any hex candidate equals `expected` (constant-time per candidate).
 pub fn any_hex_matches<'a>(candidates: impl IntoIterator<Item = &'a str>, expected: &[u8]) -> bool {
@@ -66,10 +35,7 @@ pub fn check_window(ts: i64, now: i64, tolerance_s: i64) -> Result<(), WebhookEr
 }
 
 /// Reads a required header.
-pub fn required(
-    headers: &(impl HeaderMap + ?Sized),
-    name: &'static str,
-) -> Result<String, WebhookError> {
+pub fn required(headers: &dyn HeaderMap, name: &'static str) -> Result<String, WebhookError> {
     headers
         .get(name)
         .map(|v| v.trim().to_owned())
@@ -77,10 +43,11 @@ pub fn required(
         .ok_or(WebhookError::MissingHeader(name))
 }
 
-/// Checks a static shared secret sent verbatim in a header (Okta, Auth0 streams, Supabase DB).
+/// Checks a static shared secret sent verbatim in header `name` against setting `setting`
+/// (Okta, Auth0 streams, Supabase DB); a mismatch names both so the operator knows what to fix.
 pub fn shared_secret(
-    headers: &(impl HeaderMap + ?Sized),
-    name: &'static str,
+    headers: &dyn HeaderMap,
+    (name, setting): (&'static str, &'static str),
     expected: &[&str],
 ) -> Result<(), WebhookError> {
     let got = required(headers, name)?;
@@ -90,7 +57,10 @@ pub fn shared_secret(
     if ok {
         Ok(())
     } else {
-        Err(WebhookError::BadSignature)
+        Err(WebhookError::WrongSecret {
+            header: name,
+            setting,
+        })
     }
 }
 
@@ -106,8 +76,8 @@ impl std::fmt::Debug for RawSecret {
 
 impl RawSecret {
     /// Reads setting `var` (trimmed; unset or blank is `None`).
-    pub fn setting(get: super::Get<'_>, var: &str) -> Option<RawSecret> {
-        super::setting(get, var).map(RawSecret)
+    pub fn setting(get: &dyn Settings, var: &str) -> Option<RawSecret> {
+        get.get(var).map(RawSecret)
     }
 
     /// The secret's text.
@@ -132,7 +102,7 @@ impl TimestampedHmac {
     /// Verifies a delivery under `key`; returns the replay key `"{t}.{hex}"` of this attempt.
     pub fn verify(
         &self,
-        headers: &(impl HeaderMap + ?Sized),
+        headers: &dyn HeaderMap,
         key: &[u8],
         body: &[u8],
         now: i64,
@@ -160,15 +130,6 @@ impl TimestampedHmac {
         // `v1` list must not make a captured request look like a new attempt.
         Ok(format!("{t}.{}", hex_encode(&expected)))
     }
-}
-
-/// The first non-blank string at any of `pointers` (JSON Pointers) in a verified payload, for
-/// providers whose bodies come in several shapes; values of other types count as absent.
-pub fn text_at<'a>(v: &'a serde_json::Value, pointers: &[&str]) -> Option<&'a str> {
-    pointers
-        .iter()
-        .filter_map(|p| v.pointer(p).and_then(serde_json::Value::as_str))
-        .find(|s| !s.trim().is_empty())
 }
 
 /// Unix seconds of an ISO 8601 / RFC 3339 date-time with an explicit offset
@@ -262,11 +223,12 @@ pub fn deliver<'h, T>(
     headers: impl IntoIterator<Item = (&'h str, &'h str)>,
     body: impl AsRef<[u8]>,
     now: i64,
-    receive: impl FnOnce(&super::Delivery<'_, [(&'h str, &'h str)]>) -> T,
+    receive: impl FnOnce(&super::Delivery<'_>) -> T,
 ) -> T {
     let headers: Vec<(&str, &str)> = headers.into_iter().collect();
+    let headers = &headers[..];
     receive(&super::Delivery {
-        headers: &headers[..],
+        headers: &headers,
         body: body.as_ref(),
         now,
     })
@@ -275,15 +237,7 @@ pub fn deliver<'h, T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_matches_rfc4231_case_2() {
-        let mac = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
-        assert_eq!(
-            hex_encode(&mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
+    use crate::webhook::text_at;
 
     #[test]
     fn hex_round_trip_and_rejects_junk() {
@@ -315,13 +269,15 @@ mod tests {
     #[test]
     fn shared_secrets() {
         let h: &[(&str, &str)] = &[("Authorization", "s3cret")];
-        assert!(shared_secret(h, "authorization", &["other", "s3cret"]).is_ok());
+        let auth = ("authorization", "X_SECRET");
+        assert!(shared_secret(&h, auth, &["other", "s3cret"]).is_ok());
+        let wrong = shared_secret(&h, auth, &["s3cre"]).unwrap_err();
         assert_eq!(
-            shared_secret(h, "authorization", &["s3cre"]),
-            Err(WebhookError::BadSignature)
+            wrong.to_string(),
+            "the authorization header does not match X_SECRET"
         );
         assert_eq!(
-            shared_secret(h, "x-missing", &["s3cret"]),
+            shared_secret(&h, ("x-missing", "X_SECRET"), &["s3cret"]),
             Err(WebhookError::MissingHeader("x-missing"))
         );
     }
@@ -347,39 +303,39 @@ mod tests {
         let header = format!("t=1000000, v1={good}");
         let h: &[(&str, &str)] = &[("X-Sig", &header)];
         let key = format!("1000000.{good}");
-        assert_eq!(scheme.verify(h, b"k", body, 1000), Ok(key.clone()));
-        assert!(scheme.verify(h, b"k", body, 1180).is_ok());
+        assert_eq!(scheme.verify(&h, b"k", body, 1000), Ok(key.clone()));
+        assert!(scheme.verify(&h, b"k", body, 1180).is_ok());
         assert_eq!(
-            scheme.verify(h, b"k", body, 1181),
+            scheme.verify(&h, b"k", body, 1181),
             Err(WebhookError::StaleTimestamp(181))
         );
         assert_eq!(
-            scheme.verify(h, b"other", body, 1000),
+            scheme.verify(&h, b"other", body, 1000),
             Err(WebhookError::BadSignature)
         );
         assert_eq!(
-            scheme.verify(h, b"k", b"{\"a\":2}", 1000),
+            scheme.verify(&h, b"k", b"{\"a\":2}", 1000),
             Err(WebhookError::BadSignature)
         );
         // Junk and upper-case entries around the right one still verify, under the same replay key.
         let padded = format!("t=1000000,v1=00,v1=zz,v1={}", good.to_uppercase());
         let h: &[(&str, &str)] = &[("x-sig", &padded)];
-        assert_eq!(scheme.verify(h, b"k", body, 1000), Ok(key));
+        assert_eq!(scheme.verify(&h, b"k", body, 1000), Ok(key));
         for bad in ["v1=00", "t=abc,v1=00", "t=,v1=00"] {
             let h: &[(&str, &str)] = &[("x-sig", bad)];
             assert_eq!(
-                scheme.verify(h, b"k", body, 1000),
+                scheme.verify(&h, b"k", body, 1000),
                 Err(WebhookError::BadTimestamp),
                 "{bad}"
             );
         }
         let h: &[(&str, &str)] = &[("x-sig", "t=1000000")];
         assert_eq!(
-            scheme.verify(h, b"k", body, 1000),
+            scheme.verify(&h, b"k", body, 1000),
             Err(WebhookError::BadSignature)
         );
         assert_eq!(
-            scheme.verify(&[][..], b"k", body, 1000),
+            scheme.verify(&&[][..], b"k", body, 1000),
             Err(WebhookError::MissingHeader("x-sig"))
         );
         let seconds = TimestampedHmac {
@@ -389,7 +345,7 @@ mod tests {
         };
         let h: &[(&str, &str)] = &[("x-sig", "t=1000,v1=00")];
         assert_eq!(
-            seconds.verify(h, b"k", body, 1301),
+            seconds.verify(&h, b"k", body, 1301),
             Err(WebhookError::StaleTimestamp(301))
         );
     }

@@ -1,20 +1,35 @@
-//! Any Standard Webhooks sender: configurable event type and field paths; `v1` HMAC and, with a `whpk_` key, `v1a` Ed25519.
+//! Any Standard Webhooks sender: configurable event types and field paths; `v1` HMAC and, with a `whpk_` key, `v1a` Ed25519.
 //!
 //! For senders we have no dedicated module for (your own backend, Better Auth database hooks,
 //! anything that signs with a Standard Webhooks library). The delivery passes when any `v1`
 //! signature matches a `whsec_` secret or any `v1a` signature verifies under a `whpk_` public key
 //! (Ed25519 runs in the runtime's WebCrypto through [`KeyIo`], keeping it out of the wasm). Where
 //! the event type and the user's fields sit in the body is set by dot-path settings whose
-//! defaults fit the spec's recommended `{"type":"user.created","data":{...}}` shape.
+//! defaults fit the spec's recommended `{"type":"user.created","timestamp":...,"data":{...}}`
+//! shape. Which types mean signup, profile change and deletion is set by three lists (defaults
+//! `user.created`, `user.updated`, `user.deleted`); an update is read like a signup (fields the
+//! body lacks stay unchanged), a deletion needs only the user id. The event time is the body's
+//! ISO 8601 `timestamp`, as the spec recommends.
 
-use super::{
-    setting, standard, Delivery, Event, Get, HeaderMap, KeyIo, Received, Signup, WebhookError,
-};
-use crate::config::ConfigError;
+use super::{standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use crate::event::{Event, User};
 use crate::identity::pick_nick;
+use crate::ports::KeyIo;
+use crate::settings::{ConfigError, Settings};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
+
+/// Any Standard Webhooks sender.
+pub const SPEC: Spec = Spec {
+    name: "standard",
+    prefix: "STANDARD",
+    switch: "STANDARD_WEBHOOK_SECRET or STANDARD_WEBHOOK_PUBLIC_KEY",
+    id_prefixes: &[],
+    budget_ms: DEFAULT_BUDGET_MS,
+    success_body: None,
+    challenge: None,
+};
 
 /// Setting: `whsec_` secret(s) for `v1` (HMAC-SHA256) signatures, space- or `|`-separated.
 pub const SECRET: &str = "STANDARD_WEBHOOK_SECRET";
@@ -22,6 +37,10 @@ pub const SECRET: &str = "STANDARD_WEBHOOK_SECRET";
 pub const PUBLIC_KEY: &str = "STANDARD_WEBHOOK_PUBLIC_KEY";
 /// Setting: comma-separated event types that mean "a user signed up" (default `user.created`).
 pub const EVENT_TYPES: &str = "STANDARD_EVENT_TYPES";
+/// Setting: comma-separated event types that mean "a user's profile changed" (default `user.updated`).
+pub const UPDATE_EVENT_TYPES: &str = "STANDARD_UPDATE_EVENT_TYPES";
+/// Setting: comma-separated event types that mean "a user was deleted" (default `user.deleted`).
+pub const DELETE_EVENT_TYPES: &str = "STANDARD_DELETE_EVENT_TYPES";
 /// Setting: dot path of the event type (default `type`).
 pub const TYPE_PATH: &str = "STANDARD_TYPE_PATH";
 /// Setting: dot path of the user ID (default `data.id`).
@@ -35,8 +54,14 @@ pub const EMAIL_PATH: &str = "STANDARD_EMAIL_PATH";
 /// Setting: dot path of the avatar URL (default `data.image_url`).
 pub const FACE_URL_PATH: &str = "STANDARD_FACE_URL_PATH";
 
-/// Default of [`EVENT_TYPES`]: the event name the Standard Webhooks spec uses as its example.
-pub const DEFAULT_EVENT_TYPE: &str = "user.created";
+/// Default of [`EVENT_TYPES`]: `user.created`, the event name the Standard Webhooks spec uses as its example.
+pub const DEFAULT_EVENT_TYPE: &str = super::USER_EVENTS[0].0;
+/// Default of [`UPDATE_EVENT_TYPES`]: `user.updated`.
+pub const DEFAULT_UPDATE_EVENT_TYPE: &str = super::USER_EVENTS[1].0;
+/// Default of [`DELETE_EVENT_TYPES`]: `user.deleted`.
+pub const DEFAULT_DELETE_EVENT_TYPE: &str = super::USER_EVENTS[2].0;
+/// Where the spec's recommended body keeps the event time (ISO 8601).
+const TIMESTAMP_POINTER: &str = "/timestamp";
 
 /// Most `v1a` signatures we try per delivery. Ed25519 keys are public, so a forger can pad the
 /// header with junk entries for free; each costs a WebCrypto call. Senders rotating keys send two.
@@ -101,7 +126,8 @@ impl Path {
 /// Where the fields are in the body.
 #[derive(Debug)]
 struct Fields {
-    event_types: Vec<String>,
+    /// Every configured event type and what it means.
+    event_types: Vec<(String, Change)>,
     kind: Path,
     user_id: Path,
     name: Path,
@@ -118,12 +144,12 @@ pub struct Config {
     fields: Fields,
 }
 
-fn public_keys(get: Get<'_>) -> Result<Option<Vec<PublicKey>>, ConfigError> {
-    let invalid = ConfigError::Invalid {
-        var: PUBLIC_KEY,
-        reason: "expected whpk_ followed by the base64 of a 32-byte Ed25519 public key",
-    };
-    let Some(raw) = setting(get, PUBLIC_KEY) else {
+fn public_keys(get: &dyn Settings) -> Result<Option<Vec<PublicKey>>, ConfigError> {
+    let invalid = ConfigError::invalid(
+        PUBLIC_KEY,
+        "expected whpk_ followed by the base64 of a 32-byte Ed25519 public key",
+    );
+    let Some(raw) = get.get(PUBLIC_KEY) else {
         return Ok(None);
     };
     let keys = raw
@@ -136,29 +162,74 @@ fn public_keys(get: Get<'_>) -> Result<Option<Vec<PublicKey>>, ConfigError> {
     Ok(Some(keys))
 }
 
-fn path(get: Get<'_>, var: &'static str, default: &str) -> Result<Path, ConfigError> {
-    let raw = setting(get, var).unwrap_or_else(|| default.to_owned());
-    Path::parse(&raw).ok_or(ConfigError::Invalid {
+fn path(get: &dyn Settings, var: &'static str, default: &str) -> Result<Path, ConfigError> {
+    let raw = get.get(var).unwrap_or_else(|| default.to_owned());
+    Path::parse(&raw).ok_or(ConfigError::invalid(
         var,
-        reason: "expected a dot path such as data.id (numbers index arrays)",
-    })
+        "expected a dot path such as data.id (numbers index arrays)",
+    ))
 }
 
-fn fields(get: Get<'_>) -> Result<Fields, ConfigError> {
-    let event_types: Vec<String> = setting(get, EVENT_TYPES)
-        .unwrap_or_else(|| DEFAULT_EVENT_TYPE.to_owned())
+/// One comma-separated list of event types, tagged with what they mean.
+fn event_types(
+    get: &dyn Settings,
+    var: &'static str,
+    default: &str,
+    change: Change,
+) -> Result<Vec<(String, Change)>, ConfigError> {
+    let types: Vec<(String, Change)> = get
+        .get(var)
+        .unwrap_or_else(|| default.to_owned())
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+        .map(|t| (t.to_owned(), change))
         .collect();
-    if event_types.is_empty() {
-        return Err(ConfigError::Invalid {
-            var: EVENT_TYPES,
-            reason: "expected a comma-separated list of event types such as user.created",
-        });
+    if types.is_empty() {
+        return Err(ConfigError::invalid(
+            var,
+            "expected a comma-separated list of event types such as user.created",
+        ));
     }
+    Ok(types)
+}
+
+/// The three event type lists. A type set in two of them is refused (its meaning would be a
+/// guess); a default that another list names yields to it, so a deployment that already imports
+/// `user.updated` as a signup keeps doing so.
+fn all_event_types(get: &dyn Settings) -> Result<Vec<(String, Change)>, ConfigError> {
+    let mut all = event_types(get, EVENT_TYPES, DEFAULT_EVENT_TYPE, Change::Created)?;
+    for (var, default, change) in [
+        (
+            UPDATE_EVENT_TYPES,
+            DEFAULT_UPDATE_EVENT_TYPE,
+            Change::Updated,
+        ),
+        (
+            DELETE_EVENT_TYPES,
+            DEFAULT_DELETE_EVENT_TYPE,
+            Change::Deleted,
+        ),
+    ] {
+        let explicit = get.get(var).is_some();
+        for (kind, change) in event_types(get, var, default, change)? {
+            match Change::of(&kind, &all) {
+                None => all.push((kind, change)),
+                Some(_) if !explicit => {}
+                Some(_) => {
+                    return Err(ConfigError::invalid(
+                        var,
+                        "lists an event type that another STANDARD_*EVENT_TYPES setting lists",
+                    ))
+                }
+            }
+        }
+    }
+    Ok(all)
+}
+
+fn fields(get: &dyn Settings) -> Result<Fields, ConfigError> {
     Ok(Fields {
-        event_types,
+        event_types: all_event_types(get)?,
         kind: path(get, TYPE_PATH, "type")?,
         user_id: path(get, USER_ID_PATH, "data.id")?,
         name: path(get, NAME_PATH, "data.name")?,
@@ -169,7 +240,7 @@ fn fields(get: Get<'_>) -> Result<Fields, ConfigError> {
 }
 
 /// Reads the settings; `None` when neither `STANDARD_WEBHOOK_SECRET` nor `STANDARD_WEBHOOK_PUBLIC_KEY` is set.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     let secrets = standard::secrets_setting(
         get,
         SECRET,
@@ -189,27 +260,31 @@ pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
 /// Reads a body (already verified) with the configured paths; `msg_id` becomes the event_id.
 fn parse(fields: &Fields, body: &[u8], msg_id: &str) -> Result<Event, WebhookError> {
     let root: Value = serde_json::from_slice(body)
-        .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
-    let kind = fields.kind.text(&root).ok_or_else(|| {
-        WebhookError::Malformed(format!("no event type at {}", fields.kind.display()))
-    })?;
-    if !fields.event_types.contains(&kind) {
+        .map_err(|e| super::malformed(format!("body is not JSON: {e}")))?;
+    let kind = fields
+        .kind
+        .text(&root)
+        .ok_or_else(|| super::malformed(format!("no event type at {}", fields.kind.display())))?;
+    let Some(change) = Change::of(&kind, &fields.event_types) else {
         return Ok(Event::Ignored(kind));
-    }
-    let user_id = fields.user_id.text(&root).ok_or_else(|| {
-        WebhookError::Malformed(format!("no user id at {}", fields.user_id.display()))
-    })?;
+    };
+    let user_id = fields
+        .user_id
+        .text(&root)
+        .ok_or_else(|| super::malformed(format!("no user id at {}", fields.user_id.display())))?;
     let nick = pick_nick(
         fields.name.text(&root).as_deref(),
         None,
         fields.username.text(&root).as_deref(),
         fields.email.text(&root).as_deref(),
     );
-    Ok(Event::Signup(Signup {
+    Ok(change.event(User {
+        at: super::time_at(&root, &[TIMESTAMP_POINTER]),
         user_id,
         nick,
         face_url: fields.face_url.text(&root),
-        // Standard Webhooks keeps webhook-id across retries (spec §0.1).
+        // Standard Webhooks keeps webhook-id across retries ("webhook-id" in
+        // https://github.com/standard-webhooks/standard-webhooks/blob/HEAD/spec/standard-webhooks.md).
         event_id: Some(msg_id.to_owned()),
     }))
 }
@@ -241,9 +316,9 @@ async fn v1a_matches<K: KeyIo>(
 }
 
 /// Checks the headers and window, then `v1` against the secrets, then `v1a` against the keys.
-async fn verify<H: HeaderMap + ?Sized, K: KeyIo>(
+async fn verify<K: KeyIo>(
     cfg: &Config,
-    d: &Delivery<'_, H>,
+    d: &Delivery<'_>,
     io: &K,
 ) -> Result<standard::Parts, WebhookError> {
     let parts = standard::read(d.headers, d.now)?;
@@ -258,9 +333,9 @@ async fn verify<H: HeaderMap + ?Sized, K: KeyIo>(
 }
 
 /// Verifies a Standard Webhooks delivery (`v1` and/or `v1a`) and reads it with the configured paths.
-pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
+pub async fn receive<K: KeyIo>(
     cfg: &Config,
-    d: &Delivery<'_, H>,
+    d: &Delivery<'_>,
     io: &K,
 ) -> Result<Received, WebhookError> {
     let parts = verify(cfg, d, io).await?;
@@ -270,12 +345,14 @@ pub async fn receive<H: HeaderMap + ?Sized, K: KeyIo>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::TransportError;
     use crate::testing::block_on;
-    use crate::tim::TransportError;
     use ed25519_dalek::{Signer, SigningKey};
     use std::cell::Cell;
 
-    // Vector D (auth-webhooks.md §0.3): seed, derived public key, message and signature.
+    // Vector D: seed, message and signature of `TestAsymmetricWebhookSign` in standard-webhooks
+    // PR #253 (Go, unmerged: https://github.com/standard-webhooks/standard-webhooks/pull/253);
+    // the public key is derived from the seed.
     const SEED_B64: &str = "VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk=";
     const WHPK: &str = "whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=";
     const D_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
@@ -284,6 +361,10 @@ mod tests {
     const D_SIG: &str = "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==";
     const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const BODY: &str = r#"{"type":"user.created","timestamp":"2026-08-01T00:00:00Z","data":{"id":"usr_1","name":"Ada Lovelace","username":"ada","email":"ada@x.io","image_url":"https://p/ada.png"}}"#;
+    /// Constructed from the spec's recommended `{type, timestamp, data}` body, default paths.
+    const UPDATED: &str = include_str!("../../tests/fixtures/standard_user_updated.json");
+    /// Constructed likewise: a deletion carries only the user id.
+    const DELETED: &str = include_str!("../../tests/fixtures/standard_user_deleted.json");
 
     /// Ed25519 in native code standing in for WebCrypto; counts calls.
     #[derive(Default)]
@@ -354,7 +435,7 @@ mod tests {
             ("webhook-signature", sig),
         ];
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body: body.as_bytes(),
             now,
         };
@@ -376,7 +457,7 @@ mod tests {
             ("webhook-signature", D_SIG),
         ];
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body: D_BODY.as_bytes(),
             now: D_TS,
         };
@@ -447,7 +528,8 @@ mod tests {
         assert_eq!(r.replay_key.as_deref(), Some("msg_9.5000"));
         assert_eq!(
             r.events,
-            vec![Event::Signup(Signup {
+            vec![Event::Created(User {
+                at: Some(1_785_542_400),
                 user_id: "usr_1".into(),
                 nick: Some("Ada Lovelace".into()),
                 face_url: Some("https://p/ada.png".into()),
@@ -480,7 +562,7 @@ mod tests {
         );
         let h: &[(&str, &str)] = &[("webhook-id", "m"), ("webhook-timestamp", "5000")];
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body: BODY.as_bytes(),
             now: 5000,
         };
@@ -496,14 +578,14 @@ mod tests {
         let default = f(&[]);
         let p = |c: &Config, body: &str| parse(&c.fields, body.as_bytes(), "m");
         assert_eq!(
-            p(&default, r#"{"type":"user.updated","data":{"id":"u"}}"#),
-            Ok(Event::Ignored("user.updated".into()))
+            p(&default, r#"{"type":"user.banned","data":{"id":"u"}}"#),
+            Ok(Event::Ignored("user.banned".into()))
         );
         let only_email = p(
             &default,
             r#"{"type":"user.created","data":{"id":42,"name":"","username":null,"email":"neo@x.io"}}"#,
         );
-        assert!(matches!(only_email, Ok(Event::Signup(s))
+        assert!(matches!(only_email, Ok(Event::Created(s))
             if s.user_id == "42" && s.nick.as_deref() == Some("neo") && s.face_url.is_none()));
         // A Clerk-shaped body, read through custom paths with an array index.
         let custom = f(&[
@@ -519,7 +601,8 @@ mod tests {
             "emails":[{"address":"a@x.io"},{"address":"trin@x.io"}],"avatar":"https://p/7"}}"#;
         assert_eq!(
             p(&custom, body),
-            Ok(Event::Signup(Signup {
+            Ok(Event::Created(User {
+                at: None,
                 user_id: "u7".into(),
                 nick: Some("trin".into()),
                 face_url: Some("https://p/7".into()),
@@ -543,6 +626,66 @@ mod tests {
     }
 
     #[test]
+    fn updates_and_deletions_by_type() {
+        let f = |s: &[(&str, &str)]| cfg(&[&[(SECRET, WHSEC)], s].concat()).unwrap().unwrap();
+        let default = f(&[]);
+        let updated = User {
+            user_id: "usr_2KWPBgLlAfxdpx2AI54pPJ85f4W".into(),
+            nick: Some("Grace Brewster Hopper".into()),
+            face_url: Some("https://example.com/avatars/grace-2.png".into()),
+            event_id: Some("m".into()),
+            at: Some(1_770_197_400),
+        };
+        assert_eq!(
+            parse(&default.fields, UPDATED.as_bytes(), "m"),
+            Ok(Event::Updated(updated))
+        );
+        let deleted = User {
+            user_id: "usr_2KWPBgLlAfxdpx2AI54pPJ85f4W".into(),
+            event_id: Some("m".into()),
+            at: Some(1_770_314_400),
+            ..User::default()
+        };
+        assert_eq!(
+            parse(&default.fields, DELETED.as_bytes(), "m"),
+            Ok(Event::Deleted(deleted))
+        );
+        // The sender's own names; an update without profile fields changes nothing.
+        let custom = f(&[
+            (UPDATE_EVENT_TYPES, "member.renamed, member.avatar"),
+            (DELETE_EVENT_TYPES, "member.closed"),
+        ]);
+        let long = "u".repeat(33);
+        let renamed = format!(r#"{{"type":"member.avatar","data":{{"id":"{long}"}}}}"#);
+        assert_eq!(
+            parse(&custom.fields, renamed.as_bytes(), "m"),
+            Ok(Event::Updated(User {
+                user_id: long.clone(),
+                event_id: Some("m".into()),
+                ..User::default()
+            }))
+        );
+        let closed = DELETED.replace("user.deleted", "member.closed");
+        assert!(matches!(
+            parse(&custom.fields, closed.as_bytes(), "m"),
+            Ok(Event::Deleted(_))
+        ));
+        // Under custom lists the defaults mean nothing.
+        assert_eq!(
+            parse(&custom.fields, DELETED.as_bytes(), "m"),
+            Ok(Event::Ignored("user.deleted".into()))
+        );
+        assert!(matches!(
+            parse(
+                &default.fields,
+                br#"{"type":"user.deleted","data":{}}"#,
+                "m"
+            ),
+            Err(WebhookError::Malformed(_))
+        ));
+    }
+
+    #[test]
     fn config_switches_names_variables_and_hides_secrets() {
         assert!(cfg(&[]).unwrap().is_none());
         // Unrelated field settings alone do not switch the provider on.
@@ -554,12 +697,42 @@ mod tests {
         assert!(format!("{c:?}").contains(WHPK));
         let c = cfg(&[(SECRET, WHSEC)]).unwrap().unwrap();
         assert!(!format!("{c:?}").contains("MfKQ"));
-        assert_eq!(c.fields.event_types, vec![DEFAULT_EVENT_TYPE.to_owned()]);
-        let err = |s: &[(&str, &str)]| cfg(s).unwrap_err().var();
+        let defaults = [
+            (DEFAULT_EVENT_TYPE, Change::Created),
+            (DEFAULT_UPDATE_EVENT_TYPE, Change::Updated),
+            (DEFAULT_DELETE_EVENT_TYPE, Change::Deleted),
+        ]
+        .map(|(t, c)| (t.to_owned(), c));
+        assert_eq!(c.fields.event_types, defaults);
+        let err = |s: &[(&str, &str)]| cfg(s).unwrap_err().var().to_owned();
         assert_eq!(err(&[(SECRET, "whsec_!!")]), SECRET);
         assert_eq!(err(&[(PUBLIC_KEY, "whpk_AAAA")]), PUBLIC_KEY);
         assert_eq!(err(&[(PUBLIC_KEY, "whpk_!!")]), PUBLIC_KEY);
         assert_eq!(err(&[(SECRET, WHSEC), (EVENT_TYPES, " , ")]), EVENT_TYPES);
+        assert_eq!(
+            err(&[(SECRET, WHSEC), (DELETE_EVENT_TYPES, ",")]),
+            DELETE_EVENT_TYPES
+        );
+        // One type, two meanings: refused rather than guessed.
+        assert_eq!(
+            err(&[(SECRET, WHSEC), (UPDATE_EVENT_TYPES, "user.created")]),
+            UPDATE_EVENT_TYPES
+        );
+        assert_eq!(
+            err(&[
+                (SECRET, WHSEC),
+                (DELETE_EVENT_TYPES, "user.gone,user.updated")
+            ]),
+            DELETE_EVENT_TYPES
+        );
+        // A default yields to a list that names its type.
+        let c = cfg(&[(SECRET, WHSEC), (EVENT_TYPES, "user.created,user.updated")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Change::of("user.updated", &c.fields.event_types),
+            Some(Change::Created)
+        );
         for var in [
             TYPE_PATH,
             USER_ID_PATH,

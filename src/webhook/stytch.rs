@@ -1,15 +1,31 @@
-//! Stytch: Svix-signed `*.user.create` events (auth-webhooks.md §6.2).
+//! Stytch: Svix-signed `*.user.create`, `*.user.update` and `*.user.delete` events
+//! (<https://stytch.com/docs/workspace-management/webhooks>).
 //!
 //! Stytch bodies carry no `type`; the event is `source.object_type.action` (`dashboard.user.create`,
-//! `direct.user.create`, ...). A signup is `object_type == "user"` with `action == "CREATE"` from
-//! any source. UserID is `user.user_id` (else the top-level `id`); Nick is first + last name, else
-//! the first email's local part; FaceUrl is the first OAuth provider's `profile_picture_url`.
+//! `direct.user.update`, `scim.user.delete`, ...). A user event is `object_type == "user"`, from
+//! any source, with `action` `CREATE`, `UPDATE` or `DELETE`. UserID is `user.user_id` (else the
+//! top-level `id`, all a delete carries); Nick is first + last name, else the first email's local
+//! part; FaceUrl is the first OAuth provider's `profile_picture_url`. Updates carry the whole
+//! user. The event time is the body's `timestamp`.
 
-use super::{standard, Delivery, Event, Get, HeaderMap, Received, Signup, WebhookError};
-use crate::config::ConfigError;
+use super::{sig, standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use crate::event::{Event, User};
 use crate::identity::pick_nick;
+use crate::settings::{ConfigError, Settings};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// Stytch (Svix-signed).
+pub const SPEC: Spec = Spec {
+    name: "stytch",
+    prefix: "STYTCH",
+    switch: SECRET,
+    id_prefixes: &["user-test-", "user-live-"],
+    budget_ms: DEFAULT_BUDGET_MS,
+    success_body: None,
+    challenge: None,
+};
 
 /// Setting: Stytch's `whsec_` signing secret(s), space- or `|`-separated during a rotation.
 pub const SECRET: &str = "STYTCH_WEBHOOK_SECRET";
@@ -18,13 +34,20 @@ pub const SECRET: &str = "STYTCH_WEBHOOK_SECRET";
 pub type Config = standard::Signed;
 
 /// Reads Stytch's settings; `None` when `STYTCH_WEBHOOK_SECRET` is unset.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     standard::Signed::from_setting(
         get,
         SECRET,
         "expected the whsec_ signing secret from the Stytch dashboard's webhook endpoint",
     )
 }
+
+/// The actions Stytch documents for users (upper-case in bodies, lower-case in event names).
+const ACTIONS: [(&str, Change); 3] = [
+    ("CREATE", Change::Created),
+    ("UPDATE", Change::Updated),
+    ("DELETE", Change::Deleted),
+];
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -33,6 +56,9 @@ struct Envelope<'a> {
     action: Option<String>,
     event_id: Option<String>,
     id: Option<String>,
+    // ISO 8601; kept loose so that an odd value costs the time, not the event.
+    #[serde(default)]
+    timestamp: Value,
     // Kept raw so that events about other objects (members, organizations) never fail to parse
     // because their `user` shape differs.
     #[serde(borrow)]
@@ -40,7 +66,7 @@ struct Envelope<'a> {
 }
 
 #[derive(Deserialize)]
-struct User {
+struct RawUser {
     user_id: Option<String>,
     name: Option<Name>,
     emails: Option<Vec<Email>>,
@@ -67,71 +93,74 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
+/// The event name Stytch's docs use: `source.object_type.action`, lower-case.
+fn event_name(source: Option<String>, object_type: String, action: &str) -> String {
+    [
+        source.map(|s| s.to_ascii_lowercase()),
+        Some(object_type),
+        Some(action.to_ascii_lowercase()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(".")
+}
+
+/// The user's id (absent: use the top-level `id`) and profile from the `user` object.
+fn read_user(raw: &RawValue) -> Result<User, WebhookError> {
+    let u: RawUser = serde_json::from_str(raw.get())
+        .map_err(|e| super::malformed(format!("user is not a Stytch user: {e}")))?;
+    let email = u
+        .emails
+        .as_deref()
+        .and_then(<[Email]>::first)
+        .and_then(|e| e.email.as_deref());
+    let nick = pick_nick(
+        u.name.as_ref().and_then(|n| n.first_name.as_deref()),
+        u.name.as_ref().and_then(|n| n.last_name.as_deref()),
+        None,
+        email,
+    );
+    let face_url = u
+        .providers
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|p| non_empty(p.profile_picture_url));
+    Ok(User {
+        user_id: non_empty(u.user_id).unwrap_or_default(),
+        nick,
+        face_url,
+        ..User::default()
+    })
+}
+
 /// Reads a Stytch event body (already verified); `svix_id` is the fallback de-duplication key.
 pub fn parse(body: &[u8], svix_id: Option<String>) -> Result<Event, WebhookError> {
     let env: Envelope = serde_json::from_slice(body)
-        .map_err(|e| WebhookError::Malformed(format!("not a Stytch event: {e}")))?;
+        .map_err(|e| super::malformed(format!("not a Stytch event: {e}")))?;
     let (Some(object_type), Some(action)) = (env.object_type, env.action) else {
-        return Err(WebhookError::Malformed("no object_type or action".into()));
+        return Err(super::malformed("no object_type or action"));
     };
-    // Stytch writes the action upper-case in bodies and lower-case in its event names; accept both.
-    if !(object_type == "user" && action.eq_ignore_ascii_case("CREATE")) {
-        let kind = [
-            env.source.map(|s| s.to_ascii_lowercase()),
-            Some(object_type),
-            Some(action.to_ascii_lowercase()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(".");
-        return Ok(Event::Ignored(kind));
-    }
-    let user: Option<User> = env
-        .user
-        .map(|raw| serde_json::from_str(raw.get()))
-        .transpose()
-        .map_err(|e| WebhookError::Malformed(format!("user is not a Stytch user: {e}")))?;
-    let (user_id, nick, face_url) = match user {
-        Some(u) => {
-            let email = u
-                .emails
-                .as_deref()
-                .and_then(<[Email]>::first)
-                .and_then(|e| e.email.as_deref());
-            let nick = pick_nick(
-                u.name.as_ref().and_then(|n| n.first_name.as_deref()),
-                u.name.as_ref().and_then(|n| n.last_name.as_deref()),
-                None,
-                email,
-            );
-            let face_url = u
-                .providers
-                .unwrap_or_default()
-                .into_iter()
-                .find_map(|p| non_empty(p.profile_picture_url));
-            (non_empty(u.user_id), nick, face_url)
-        }
-        None => (None, None, None),
+    let change = Change::of(&action.to_ascii_uppercase(), &ACTIONS);
+    let Some(change) = change.filter(|_| object_type == "user") else {
+        return Ok(Event::Ignored(event_name(env.source, object_type, &action)));
     };
-    let user_id = user_id
+    let user = env.user.map(read_user).transpose()?.unwrap_or_default();
+    let user_id = non_empty(Some(user.user_id))
         .or(non_empty(env.id))
-        .ok_or_else(|| WebhookError::Malformed("user.user_id and id are missing".into()))?;
-    Ok(Event::Signup(Signup {
+        .ok_or_else(|| super::malformed("user.user_id and id are missing"))?;
+    Ok(change.event(User {
         user_id,
-        nick,
-        face_url,
         // The body's event_id and the Svix id are both stable across Svix retries; the body's
         // also survives a manual "replay" from the dashboard, which sends a new Svix message.
         event_id: non_empty(env.event_id).or(svix_id),
+        at: env.timestamp.as_str().and_then(sig::iso8601_seconds),
+        ..user
     }))
 }
 
 /// Verifies a Stytch delivery (Svix headers) and reads it.
-pub fn receive<H: HeaderMap + ?Sized>(
-    cfg: &Config,
-    d: &Delivery<'_, H>,
-) -> Result<Received, WebhookError> {
+pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
     let parts = cfg.verify(d)?;
     Ok(Received::one(parse(d.body, Some(parts.id.clone()))?).with_replay_key(parts.replay_key()))
 }
@@ -140,13 +169,20 @@ pub fn receive<H: HeaderMap + ?Sized>(
 mod tests {
     use super::*;
 
-    /// The Svix catalog's `dashboard.user.create` example (auth-webhooks.md §6.2c).
+    /// The `dashboard.user.create` example in Stytch's Svix event catalog
+    /// (<https://www.svix.com/event-types/us/org_2olWIePjxAFYube1xW8DoQUEnyY>).
     const DOCUMENTED: &str = include_str!("../../tests/fixtures/stytch_user_create.json");
+    /// The catalog's `dashboard.user.update` example (the same user, `action: UPDATE`).
+    const UPDATED: &str = include_str!("../../tests/fixtures/stytch_user_update.json");
+    /// The catalog's `dashboard.user.delete` example: no `user`, only the top-level `id`.
+    const DELETED: &str = include_str!("../../tests/fixtures/stytch_user_delete.json");
+    /// `timestamp` of the catalog examples.
+    const AT: i64 = 1_732_171_669;
     const KEY: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-    fn signup(body: &str) -> Signup {
+    fn signup(body: &str) -> User {
         match parse(body.as_bytes(), Some("msg_1".into())).unwrap() {
-            Event::Signup(s) => s,
+            Event::Created(s) => s,
             other => panic!("{other:?}"),
         }
     }
@@ -175,6 +211,33 @@ mod tests {
             s.event_id.as_deref(),
             Some("webhook-event-test-00000000-0000-0000-0000-000000000000")
         );
+        assert_eq!(s.at, Some(AT));
+    }
+
+    #[test]
+    fn documented_update_and_delete() {
+        let user = User {
+            user_id: "user-test-00000000-0000-0000-0000-000000000000".into(),
+            nick: Some("Ada Lovelace".into()),
+            face_url: None,
+            event_id: Some("webhook-event-test-00000000-0000-0000-0000-000000000000".into()),
+            at: Some(AT),
+        };
+        assert_eq!(
+            parse(UPDATED.as_bytes(), None),
+            Ok(Event::Updated(user.clone()))
+        );
+        let deleted = User { nick: None, ..user };
+        assert_eq!(parse(DELETED.as_bytes(), None), Ok(Event::Deleted(deleted)));
+        // Any source, either case; a 33-byte id is read as sent (the mapping fits it to Tencent).
+        let long = format!("user-live-{}", "0".repeat(23));
+        let scim = DELETED
+            .replace("DASHBOARD", "SCIM")
+            .replace("\"DELETE\"", "\"delete\"")
+            .replace("user-test-00000000-0000-0000-0000-000000000000", &long);
+        assert!(
+            matches!(parse(scim.as_bytes(), None), Ok(Event::Deleted(u)) if u.user_id == long && long.len() == 33)
+        );
     }
 
     #[test]
@@ -196,10 +259,10 @@ mod tests {
 
     #[test]
     fn other_events_are_ignored_and_bad_bodies_refused() {
-        let update = DOCUMENTED.replace("\"CREATE\"", "\"UPDATE\"");
+        let merge = DOCUMENTED.replace("\"CREATE\"", "\"MERGE\"");
         assert_eq!(
-            parse(update.as_bytes(), None).unwrap(),
-            Event::Ignored("dashboard.user.update".into())
+            parse(merge.as_bytes(), None).unwrap(),
+            Event::Ignored("dashboard.user.merge".into())
         );
         assert_eq!(
             parse(
@@ -218,6 +281,7 @@ mod tests {
             br#"{"action":"CREATE","object_type":"user","id":"","user":{"user_id":""}}"#,
             br#"{"action":"CREATE","object_type":"user","user":{"user_id":7}}"#,
             br#"{"action":"CREATE","object_type":"user","user":"x"}"#,
+            br#"{"action":"DELETE","object_type":"user","source":"DIRECT"}"#,
         ] {
             assert!(
                 matches!(parse(bad, None), Err(WebhookError::Malformed(_))),
@@ -234,7 +298,9 @@ mod tests {
         let sig = secret.sign("msg_1", 1000, body);
         let r = deliver(body, &sig, "1000", 1010).unwrap();
         assert_eq!(r.replay_key.as_deref(), Some("msg_1.1000"));
-        assert!(matches!(&r.events[..], [Event::Signup(s)] if s.user_id.starts_with("user-test-")));
+        assert!(
+            matches!(&r.events[..], [Event::Created(s)] if s.user_id.starts_with("user-test-"))
+        );
         // Forged: not even JSON, yet the signature check runs first.
         assert_eq!(
             deliver(b"garbage", &sig, "1000", 1000),
@@ -252,7 +318,7 @@ mod tests {
         );
         let h: &[(&str, &str)] = &[("svix-id", "msg_1"), ("svix-signature", &sig)];
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body,
             now: 1000,
         };

@@ -1,15 +1,30 @@
-//! Supabase Auth hooks `before-user-created` / `after-user-created` (Standard Webhooks, §3.1).
+//! Supabase Auth hooks `before-user-created` / `after-user-created`, signed with Standard
+//! Webhooks (<https://supabase.com/docs/guides/auth/auth-hooks>).
 //!
 //! Supabase Auth signs with the Standard Webhooks `v1` scheme (`webhook-*` headers, secret shown
 //! as `v1,whsec_...`). Its `webhook-id` is new on every attempt, so the de-duplication key is the
 //! body's `metadata.uuid`, which is marshalled once per invocation. UserID is `user.id`; Nick and
 //! FaceUrl come from `user.user_metadata` (what OAuth providers or `signUp({options:{data}})` put
-//! there), Nick falling back to the email's local part.
+//! there), Nick falling back to the email's local part. The event time is `metadata.time`.
+//! Auth hooks cannot report profile changes or deletions: the `supabase-db` route (a Database
+//! Webhook on `auth.users` UPDATE and DELETE) does.
 
-use super::{standard, Delivery, Event, Get, HeaderMap, Received, Signup, WebhookError};
-use crate::config::ConfigError;
+use super::{standard, Delivery, Received, Spec, WebhookError};
+use crate::event::{Event, User};
+use crate::settings::{ConfigError, Settings};
 use serde::Deserialize;
 use serde_json::Value;
+
+/// Supabase Auth hooks; the whole hook may take 5 s and must answer `{}`.
+pub const SPEC: Spec = Spec {
+    name: "supabase",
+    prefix: "SUPABASE",
+    switch: SECRET,
+    id_prefixes: &[],
+    budget_ms: 3_500,
+    success_body: Some("{}"),
+    challenge: None,
+};
 
 /// Hook names (`metadata.name`) that mean "a user is being / was created".
 pub const SIGNUP_HOOKS: [&str; 2] = ["before-user-created", "after-user-created"];
@@ -20,7 +35,7 @@ pub const SECRET: &str = "SUPABASE_HOOK_SECRET";
 pub type Config = standard::Signed;
 
 /// Reads the Supabase hook settings; `None` when `SUPABASE_HOOK_SECRET` is unset.
-pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
+pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     standard::Signed::from_setting(
         get,
         SECRET,
@@ -31,17 +46,20 @@ pub fn config(get: Get<'_>) -> Result<Option<Config>, ConfigError> {
 #[derive(Deserialize)]
 struct Input {
     metadata: Option<Metadata>,
-    user: Option<User>,
+    user: Option<RawUser>,
 }
 
 #[derive(Deserialize)]
 struct Metadata {
     uuid: Option<String>,
     name: Option<String>,
+    // ISO 8601; kept loose so that an odd value costs the time, not the signup.
+    #[serde(default)]
+    time: Value,
 }
 
 #[derive(Deserialize)]
-struct User {
+struct RawUser {
     id: Option<String>,
     email: Option<String>,
     // Free-form: clients choose these keys and value types, so a non-string `name` must not
@@ -53,23 +71,23 @@ struct User {
 /// Reads a Supabase hook body (already verified).
 pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
     let input: Input = serde_json::from_slice(body)
-        .map_err(|e| WebhookError::Malformed(format!("not a Supabase Auth hook payload: {e}")))?;
+        .map_err(|e| super::malformed(format!("not a Supabase Auth hook payload: {e}")))?;
     let meta = input
         .metadata
-        .ok_or_else(|| WebhookError::Malformed("no metadata".into()))?;
+        .ok_or_else(|| super::malformed("no metadata"))?;
     let name = meta
         .name
-        .ok_or_else(|| WebhookError::Malformed("no metadata.name".into()))?;
+        .ok_or_else(|| super::malformed("no metadata.name"))?;
     if !SIGNUP_HOOKS.contains(&name.as_str()) {
         return Ok(Event::Ignored(name));
     }
     let user = input
         .user
-        .ok_or_else(|| WebhookError::Malformed(format!("{name} without user")))?;
+        .ok_or_else(|| super::malformed(format!("{name} without user")))?;
     let user_id = user
         .id
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| WebhookError::Malformed("user.id is missing".into()))?;
+        .ok_or_else(|| super::malformed("user.id is missing"))?;
     // Same metadata keys as the auth.users row the Database Webhook sends.
     let (nick, face_url) = super::supabase_db::profile(&user.user_metadata, user.email.as_deref());
     // Without a uuid, the user id still de-duplicates the (identical-body) retries.
@@ -77,7 +95,8 @@ pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
         .uuid
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| user_id.clone());
-    Ok(Event::Signup(Signup {
+    Ok(Event::Created(User {
+        at: meta.time.as_str().and_then(super::sig::iso8601_seconds),
         user_id,
         nick,
         face_url,
@@ -86,10 +105,7 @@ pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
 }
 
 /// Verifies a Supabase Auth hook delivery and reads it.
-pub fn receive<H: HeaderMap + ?Sized>(
-    cfg: &Config,
-    d: &Delivery<'_, H>,
-) -> Result<Received, WebhookError> {
+pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
     let parts = cfg.verify(d)?;
     Ok(Received::one(parse(d.body)?).with_replay_key(parts.replay_key()))
 }
@@ -98,14 +114,15 @@ pub fn receive<H: HeaderMap + ?Sized>(
 mod tests {
     use super::*;
 
-    /// The documented `before-user-created` payload (auth-webhooks.md §3.1c).
+    /// The documented `before-user-created` payload
+    /// (<https://supabase.com/docs/guides/auth/auth-hooks/before-user-created-hook>).
     const DOCUMENTED: &str = include_str!("../../tests/fixtures/supabase_before_user_created.json");
     const KEY_A: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
     const KEY_B: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-    fn signup(body: &str) -> Signup {
+    fn signup(body: &str) -> User {
         match parse(body.as_bytes()).unwrap() {
-            Event::Signup(s) => s,
+            Event::Created(s) => s,
             other => panic!("{other:?}"),
         }
     }
@@ -135,6 +152,8 @@ mod tests {
             s.event_id.as_deref(),
             Some("8b34dcdd-9df1-4c10-850a-b3277c653040")
         );
+        // 2025-04-29T13:13:24.755552-07:00
+        assert_eq!(s.at, Some(1_745_957_604));
     }
 
     #[test]
@@ -161,9 +180,7 @@ mod tests {
     #[test]
     fn odd_metadata_never_fails_a_signup() {
         let e = parse(br#"{"metadata":{"name":"before-user-created"},"user":{"id":"u","email":"a@b.c","user_metadata":[]}}"#).unwrap();
-        assert!(
-            matches!(e, Event::Signup(Signup { ref nick, .. }) if nick.as_deref() == Some("a"))
-        );
+        assert!(matches!(e, Event::Created(User { ref nick, .. }) if nick.as_deref() == Some("a")));
     }
 
     #[test]
@@ -228,7 +245,7 @@ mod tests {
         );
         let h: &[(&str, &str)] = &[("webhook-id", "id1"), ("webhook-timestamp", "1000")];
         let d = Delivery {
-            headers: h,
+            headers: &h,
             body,
             now: 1000,
         };

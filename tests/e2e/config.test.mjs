@@ -1,44 +1,30 @@
 // Configuration: missing settings are 500 config_missing naming the variable (never its value),
 // and GET /health reports readiness per variable as booleans without revealing any value.
-import { after, before, beforeEach, test } from "node:test";
+import { test } from "node:test";
 import {
   assert,
   assertError,
   assertNoLeaks,
   clerkEvent,
   deliverSigned,
-  fullBindings,
   newUserId,
   observedTexts,
-  requireArtifacts,
   secretsToHide,
-  startEmulator,
-  startWorker,
   TEST_TIMEOUT_MS,
 } from "./helpers.mjs";
+import { suite } from "./fixture.mjs";
 
 const opts = { timeout: TEST_TIMEOUT_MS };
 const REQUIRED = ["TIM_SDKAPPID", "TIM_SECRET_KEY"];
-let emulator;
-const workers = {};
-
-before(async () => {
-  requireArtifacts();
-  emulator = await startEmulator();
-  workers.full = await startWorker(fullBindings(emulator));
-  workers.noKey = await startWorker(fullBindings(emulator, { TIM_SECRET_KEY: undefined }));
-  workers.noWebhookSecret = await startWorker(fullBindings(emulator, { CLERK_WEBHOOK_SECRET: undefined }));
-  workers.noAppId = await startWorker(fullBindings(emulator, { TIM_SDKAPPID: undefined }));
+const s = suite({
+  workers: {
+    full: {},
+    noKey: { TIM_SECRET_KEY: undefined },
+    noWebhookSecret: { CLERK_WEBHOOK_SECRET: undefined },
+    noAppId: { TIM_SDKAPPID: undefined },
+  },
 });
-
-after(async () => {
-  for (const w of Object.values(workers)) await w?.dispose();
-  await emulator?.stop();
-});
-
-beforeEach(async () => {
-  await emulator.reset();
-});
+const workers = s.workers; // filled in by the suite's before hook
 
 function assertNoSecretIn(text) {
   for (const s of secretsToHide()) assert.ok(!text.includes(s), `body reveals a secret: ${text}`);
@@ -49,7 +35,7 @@ test("missing TIM_SECRET_KEY: a signed signup is 500 config_missing naming it, w
   assertError(res, 500, "config_missing");
   assert.match(res.json.message, /TIM_SECRET_KEY/);
   assertNoSecretIn(res.text);
-  assert.equal(await emulator.callTotal(), 0);
+  assert.equal(await s.callTotal(), 0);
 });
 
 test("missing CLERK_WEBHOOK_SECRET: the Clerk route is 404 provider_not_configured naming it, without secrets", opts, async () => {
@@ -57,7 +43,7 @@ test("missing CLERK_WEBHOOK_SECRET: the Clerk route is 404 provider_not_configur
   assertError(res, 404, "provider_not_configured");
   assert.match(res.json.message, /CLERK_WEBHOOK_SECRET/);
   assertNoSecretIn(res.text);
-  assert.equal(await emulator.callTotal(), 0);
+  assert.equal(await s.callTotal(), 0);
 });
 
 test("missing TIM_SDKAPPID: a signed signup is 500 config_missing naming it", opts, async () => {
@@ -65,7 +51,7 @@ test("missing TIM_SDKAPPID: a signed signup is 500 config_missing naming it", op
   assertError(res, 500, "config_missing");
   assert.match(res.json.message, /TIM_SDKAPPID/);
   assertNoSecretIn(res.text);
-  assert.equal(await emulator.callTotal(), 0);
+  assert.equal(await s.callTotal(), 0);
 });
 
 test("GET /health with the full configuration: 200, ready, every item true, no values", opts, async () => {
@@ -81,7 +67,7 @@ test("GET /health with the full configuration: 200, ready, every item true, no v
   assert.equal(res.json.providers.clerk, "ready");
   assert.equal(res.json.providers.okta, "off");
   assert.equal(res.json.region_mode, "auto");
-  assert.equal(res.json.origin, emulator.url);
+  assert.equal(res.json.origin, s.emulator.url);
   assertNoSecretIn(res.text);
   assert.ok(!res.text.includes("e2e_admin"), `health shows the admin value: ${res.text}`);
   assert.ok(!res.text.includes("1400054321"), `health shows the SDKAppID value: ${res.text}`);
@@ -108,7 +94,7 @@ test("GET /health with no provider configured: 503 and providers.clerk off", opt
 
 test("GET /health never calls Tencent", opts, async () => {
   for (const w of Object.values(workers)) await w.request("/health");
-  assert.equal(await emulator.callTotal(), 0);
+  assert.equal(await s.callTotal(), 0);
 });
 
 test("no response body, Worker log or emulator output carried a secret or a UserSig", opts, () => {

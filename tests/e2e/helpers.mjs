@@ -1,7 +1,8 @@
 // Shared code of the end-to-end suite (not a test file: test files end in `.test.mjs`).
 //
 // Every test runs the built Worker (build/index.js + build/index_bg.wasm) on real workerd through
-// Miniflare, pointed at a freshly spawned tim-emulator with TIM_BASE_URL. Deliveries are signed only
+// Miniflare, pointed at a freshly spawned tim-emulator with TIM_BASE_URL. Test files get both from
+// the one suite fixture, `suite()` in fixture.mjs, which is built from the pieces here. Deliveries are signed only
 // with the official `svix` and `standardwebhooks` libraries, never with the Worker's own code.
 //
 // Run from the repository root: node --test --test-concurrency=1 tests/e2e/
@@ -151,10 +152,12 @@ export function assertNoLeaks(entries = observed, extraSecrets = []) {
 
 /** A running tim-emulator and its control API. */
 export class Emulator {
-  constructor(proc, url) {
+  constructor(proc, url, logs = []) {
     this.proc = proc;
     this.url = url;
     this.port = Number(new URL(url).port);
+    /** The process's stdout and stderr, chunk by chunk, as far as `startEmulator` captured them. */
+    this.logs = logs;
   }
 
   async #control(method, path, body) {
@@ -219,16 +222,22 @@ export class Emulator {
 
 /**
  * Spawns tim-emulator on a free port (`--listen 127.0.0.1:0`) with this run's SDKAppID, key and
- * admin plus `extraArgs`, and reads the port from its one stdout line.
+ * admin (or the given ones; `admin: null` passes no --admin) plus `extraArgs`, and reads the port
+ * from its one stdout line. Its stdout and stderr are kept in `emulator.logs` and the leak check.
  */
-export async function startEmulator(extraArgs = []) {
+export async function startEmulator(extraArgs = [], { sdkappid = SDKAPPID, secretKey = TIM_KEY, admin = ADMIN } = {}) {
   requireArtifacts();
-  const args = ["--listen", "127.0.0.1:0", "--sdkappid", SDKAPPID, "--secret-key", TIM_KEY, "--admin", ADMIN];
+  const args = ["--listen", "127.0.0.1:0", "--sdkappid", sdkappid, "--secret-key", secretKey];
+  if (admin !== null) args.push("--admin", admin);
   const proc = spawn(EMULATOR_BIN, [...args, ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
+  const logs = [];
   proc.stdout.setEncoding("utf8");
   proc.stderr.setEncoding("utf8");
-  proc.stderr.on("data", (d) => observe("emulator stderr", d));
+  proc.stderr.on("data", (d) => {
+    logs.push(d);
+    observe("emulator stderr", d);
+  });
   const url = await withTimeout(
     new Promise((resolve, reject) => {
       proc.on("error", reject);
@@ -237,6 +246,7 @@ export async function startEmulator(extraArgs = []) {
       );
       proc.stdout.on("data", (d) => {
         stdout += d;
+        logs.push(d);
         observe("emulator stdout", d);
         const m = stdout.match(/^tim-emulator listening on (http:\/\/127\.0\.0\.1:(\d+))\n/m);
         if (m) resolve(m[1]);
@@ -245,7 +255,7 @@ export async function startEmulator(extraArgs = []) {
     10_000,
     "tim-emulator to print its listening line",
   );
-  const emulator = new Emulator(proc, url);
+  const emulator = new Emulator(proc, url, logs);
   assert.ok(emulator.port > 0, `bad emulator port in ${JSON.stringify(stdout)}`);
   return emulator;
 }
@@ -286,9 +296,14 @@ async function readResponse(res, what) {
 
 /** The built Worker running on workerd with `bindings`. */
 export class Worker {
-  constructor(mf, logs) {
+  #disposed;
+
+  constructor(mf, logs, url) {
     this.mf = mf;
+    /** workerd's stdout and stderr (the Worker's console output), chunk by chunk. */
     this.logs = logs;
+    /** The Worker's origin on 127.0.0.1 (Miniflare's own listener), e.g. for a child process. */
+    this.url = url;
   }
 
   /** Dispatches a request to the Worker; `path` is relative to http://worker.test. */
@@ -316,8 +331,10 @@ export class Worker {
     });
   }
 
+  /** Stops workerd; a second call does nothing. */
   async dispose() {
-    await this.mf.dispose();
+    this.#disposed ??= this.mf.dispose();
+    await this.#disposed;
   }
 }
 
@@ -344,8 +361,8 @@ export async function startWorker(bindings) {
       }
     },
   });
-  await withTimeout(mf.ready, 30_000, "Miniflare to start workerd");
-  return new Worker(mf, logs);
+  const url = await withTimeout(mf.ready, 30_000, "Miniflare to start workerd");
+  return new Worker(mf, logs, url.origin);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 // Shared code of the per-provider e2e tests (`provider-*.test.mjs`); builds on helpers.mjs.
 //
 // One Worker configuration switches on all twelve providers at once (each test file starts its
-// own Worker with it), so every test also shows that the providers coexist. Deliveries are signed
-// independently of the Worker's Rust code:
+// own Worker with it through `suite(PROVIDER_SUITE)`), so every test also shows that the
+// providers coexist. Deliveries are signed independently of the Worker's Rust code:
 //   - Standard Webhooks family (Clerk, Stytch, Standard, Supabase, Auth0 Action): the official
 //     `svix` / `standardwebhooks` npm packages (via helpers.mjs); Standard's `v1a` with node:crypto
 //     Ed25519;
@@ -15,18 +15,14 @@
 import { createHash, createHmac, generateKeyPairSync, randomBytes, randomUUID, sign as edSign } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { after, before, beforeEach } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import {
   assert,
   assertError,
   fullBindings,
   hideSecrets,
-  requireArtifacts,
   ROOT,
   standardHeaders,
-  startEmulator,
-  startWorker,
   svixHeaders,
   WEBHOOK_SECRET,
   withTimeout,
@@ -132,7 +128,7 @@ export function fixture(name) {
 }
 
 /**
- * A payload this suite CONSTRUCTED from the reference's field lists (`tests/fixtures/e2e/<name>`,
+ * A payload this suite CONSTRUCTED from the vendors' documented fields (`tests/fixtures/e2e/<name>`,
  * see its README), never the shared fixture of the same name: the tests pin its exact values.
  */
 export function e2eFixtureText(name) {
@@ -222,7 +218,7 @@ export const newId = (p = "msg") => `${p}_${randomBytes(10).toString("hex")}`;
 
 export { standardHeaders, svixHeaders };
 
-/** A Standard Webhooks `v1a` signature made with node:crypto Ed25519 (spec §0.1). */
+/** A Standard Webhooks `v1a` signature made with node:crypto Ed25519 (https://github.com/standard-webhooks/standard-webhooks/blob/HEAD/spec/standard-webhooks.md). */
 export function v1aSignature(msgId, ts, body, privateKey = ed.privateKey) {
   return `v1a,${edSign(null, Buffer.from(`${msgId}.${ts}.${body}`), privateKey).toString("base64")}`;
 }
@@ -256,18 +252,18 @@ export function supabaseHeaders(body, { secrets = [S.supabase[0]], msgId = rando
 
 const hmacHex = (key, text) => createHmac("sha256", Buffer.from(key, "utf8")).update(text, "utf8").digest("hex");
 
-/** `WorkOS-Signature: t=<ms>, v1=<hex HMAC(secret, "t.body")>` (§6.1). */
+/** `WorkOS-Signature: t=<ms>, v1=<hex HMAC(secret, "t.body")>` (https://workos.com/docs/events/data-syncing/webhooks). */
 export function workosHeaders(body, { secret = S.workos, tMs = Date.now() } = {}) {
   return { "WorkOS-Signature": `t=${tMs}, v1=${hmacHex(secret, `${tMs}.${body}`)}` };
 }
 
-/** `ZITADEL-Signature: t=<s>,v1=<hex>[,v1=<hex>]` (§6.9); `before` adds other v1 entries first. */
+/** `ZITADEL-Signature: t=<s>,v1=<hex>[,v1=<hex>]` (https://zitadel.com/docs/guides/integrate/actions/testing-request-signature); `before` adds other v1 entries first. */
 export function zitadelHeaders(body, { secret = S.zitadel, t = nowS(), before = [] } = {}) {
   const v1s = [...before, hmacHex(secret, `${t}.${body}`)].map((h) => `v1=${h}`);
   return { "ZITADEL-Signature": [`t=${t}`, ...v1s].join(",") };
 }
 
-/** `logto-signature-sha-256: sha256=<hex HMAC(key, body)>` (§6.3). */
+/** `logto-signature-sha-256: sha256=<hex HMAC(key, body)>` (https://docs.logto.io/developers/webhooks/webhooks-request). */
 export function logtoHeaders(body, { secret = S.logto, prefix = true } = {}) {
   const hex = hmacHex(secret, body);
   return { "logto-signature-sha-256": prefix ? `sha256=${hex}` : hex };
@@ -381,25 +377,12 @@ export const kindeHeaders = (webhookId = newId("wh")) => ({
 });
 
 /**
- * The fixture every provider test file shares: an emulator, a JWKS server and one Worker with all
- * twelve providers on, started before the file's tests and stopped after them; the emulator is
- * reset before each test. Returns an object whose fields are filled in by the `before` hook.
+ * The options every provider test file passes to the one suite fixture (`suite()` in fixture.mjs):
+ * a JWKS server, started after the emulator as the service `s.jwks`, and Workers with all twelve
+ * providers on against the emulator and that server (`allProviderBindings`). A file may add its
+ * own `workers` (see provider-coexist.test.mjs).
  */
-export function providerSuite() {
-  const suite = {};
-  before(async () => {
-    requireArtifacts();
-    suite.emulator = await startEmulator();
-    suite.jwks = await startJwksServer();
-    suite.worker = await startWorker(allProviderBindings(suite.emulator, suite.jwks));
-  });
-  after(async () => {
-    await suite.worker?.dispose();
-    await suite.jwks?.close();
-    await suite.emulator?.stop();
-  });
-  beforeEach(async () => {
-    await suite.emulator.reset();
-  });
-  return suite;
-}
+export const PROVIDER_SUITE = Object.freeze({
+  services: { jwks: () => startJwksServer() },
+  bindings: (s) => allProviderBindings(s.emulator, s.jwks),
+});

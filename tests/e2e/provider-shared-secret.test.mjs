@@ -2,7 +2,7 @@
 // Auth0 (Event Streams and Log Streams with Bearer/Basic; the Post-User-Registration Action with
 // Standard Webhooks signing) and Okta Event Hooks (GET challenge + POST). Byte-identical
 // redeliveries are normal for these senders, so a repeated request is a 200 duplicate (no Tencent
-// call), not a 401: the spec gives them no replay key (only the Auth0 Action, which is signed per
+// call), not a 401: they get no replay key (`Received::replay_key`, src/webhook/mod.rs; only the Auth0 Action, which is signed per
 // attempt, has one).
 import {
   describe,
@@ -32,16 +32,17 @@ import {
   PREFIX,
   S,
   standardHeaders,
-  providerSuite,
+  PROVIDER_SUITE,
 } from "./provider-harness.mjs";
+import { suite } from "./fixture.mjs";
 
 const opts = { timeout: TEST_TIMEOUT_MS };
-const suite = providerSuite();
+const s = suite(PROVIDER_SUITE);
 
 // ---------------------------------------------------------------------------------------------
 describe("supabase-db", () => {
   const DOC_ID = "ff7fc9ae-3b1b-4642-9241-64adb9848a03";
-  const send = (body, headers = { "x-webhook-secret": S.supabaseDb }) => suite.worker.deliverTo("supabase-db", body, headers);
+  const send = (body, headers = { "x-webhook-secret": S.supabaseDb }) => s.deliverTo("supabase-db", body, headers);
   const fresh = (over = {}) => {
     const e = fixture("supabase_db_insert.json");
     e.record.id = randomUUID();
@@ -52,19 +53,19 @@ describe("supabase-db", () => {
     const res = await send(fixtureText("supabase_db_insert.json"));
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { status: "imported", user_id: "ff7fc9ae3b1b4642924164adb9848a03" });
-    await assertAccounts(suite.emulator, [
+    await assertAccounts(s.emulator, [
       { UserID: "ff7fc9ae3b1b4642924164adb9848a03", Nick: "Jane Doe", FaceUrl: "https://lh3.googleusercontent.com/a/XYZ" },
     ]);
-    await assertLookup(suite.worker, "supabase-db", DOC_ID, "ff7fc9ae3b1b4642924164adb9848a03", "compact");
+    await assertLookup(s.worker, "supabase-db", DOC_ID, "ff7fc9ae3b1b4642924164adb9848a03", "compact");
   });
 
   test("supabase-db: wrong secret, secret in another header, missing header → 401, no call", opts, async () => {
     const body = JSON.stringify(fresh());
-    await assertRefused(suite.emulator, () => send(body, { "x-webhook-secret": S.otherToken }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, { "x-webhook-secret": `${S.supabaseDb}x` }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, { "x-webhook-secret": S.supabaseDb.slice(0, -1) }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, { authorization: `Bearer ${S.supabaseDb}` }), 401, "signature_missing");
-    await assertRefused(suite.emulator, () => send(body, {}), 401, "signature_missing");
+    await assertRefused(s.emulator, () => send(body, { "x-webhook-secret": S.otherToken }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, { "x-webhook-secret": `${S.supabaseDb}x` }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, { "x-webhook-secret": S.supabaseDb.slice(0, -1) }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, { authorization: `Bearer ${S.supabaseDb}` }), 401, "signature_missing");
+    await assertRefused(s.emulator, () => send(body, {}), 401, "signature_missing");
   });
 
   test("supabase-db: the identical request again is 200 duplicate without a second call", opts, async () => {
@@ -72,16 +73,16 @@ describe("supabase-db", () => {
     const body = JSON.stringify(e);
     const first = await send(body);
     assert.deepEqual(first.json, { status: "imported", user_id: compactUuid(e.record.id) }, first.text);
-    const again = await assertNoCall(suite.emulator, () => send(body));
+    const again = await assertNoCall(s.emulator, () => send(body));
     assert.deepEqual(again.json, { status: "duplicate", user_id: compactUuid(e.record.id) });
-    assert.equal(await suite.emulator.callTotal(), 1);
+    assert.equal(await s.callTotal(), 1);
   });
 
   test("supabase-db: UPDATE on auth.users and INSERT on another table are 200 ignored without a call", opts, async () => {
     const upd = fresh({ type: "UPDATE" });
     upd.old_record = { ...upd.record };
-    await assertNoCall(suite.emulator, () => send(JSON.stringify(upd)), { status: "ignored", event: "UPDATE auth.users" });
-    await assertNoCall(suite.emulator, () => send(JSON.stringify(fresh({ schema: "public", table: "profiles" }))), {
+    await assertNoCall(s.emulator, () => send(JSON.stringify(upd)), { status: "ignored", event: "UPDATE auth.users (no profile change)" });
+    await assertNoCall(s.emulator, () => send(JSON.stringify(fresh({ schema: "public", table: "profiles" }))), {
       status: "ignored",
       event: "INSERT public.profiles",
     });
@@ -92,7 +93,7 @@ describe("supabase-db", () => {
 describe("auth0", () => {
   const bearer = { authorization: `Bearer ${S.auth0Token}` };
   const basic = { authorization: `Basic ${Buffer.from(`${S.auth0User}:${S.auth0Password}`).toString("base64")}` };
-  const send = (body, headers = bearer) => suite.worker.deliverTo("auth0", body, headers);
+  const send = (body, headers = bearer) => s.deliverTo("auth0", body, headers);
   const cloudEvent = (object = {}, type = "user.created") => {
     const e = fixture("auth0_event_stream_user_created.json");
     e.id = `evt_${newId("x").slice(2, 24)}`;
@@ -112,8 +113,8 @@ describe("auth0", () => {
     const res = await send(fixtureText("auth0_event_stream_user_created.json"));
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { status: "imported", user_id: "679fb1b1e809445f129bc18d" });
-    await assertAccounts(suite.emulator, [{ UserID: "679fb1b1e809445f129bc18d", Nick: "nick-testing-21", FaceUrl: "test.png" }]);
-    await assertLookup(suite.worker, "auth0", "auth0|679fb1b1e809445f129bc18d", "679fb1b1e809445f129bc18d", "compact");
+    await assertAccounts(s.emulator, [{ UserID: "679fb1b1e809445f129bc18d", Nick: "nick-testing-21", FaceUrl: "test.png" }]);
+    await assertLookup(s.worker, "auth0", "auth0|679fb1b1e809445f129bc18d", "679fb1b1e809445f129bc18d", "compact");
   });
 
   test("auth0: Basic credentials are accepted; given/family names win; only `name` is the last resort", opts, async () => {
@@ -126,7 +127,7 @@ describe("auth0", () => {
       assert.equal(res.status, 200, res.text);
     }
     const id = (e) => e.data.object.user_id.slice("auth0|".length);
-    await assertAccounts(suite.emulator, [
+    await assertAccounts(s.emulator, [
       { UserID: id(a), Nick: "Ada Byron", FaceUrl: "test.png" },
       { UserID: id(b), Nick: "Jane Q. Public", FaceUrl: "test.png" },
     ]);
@@ -134,24 +135,24 @@ describe("auth0", () => {
 
   test("auth0: wrong/missing Authorization (bearer, basic, raw token) → 401, no call", opts, async () => {
     const body = JSON.stringify(cloudEvent());
-    await assertRefused(suite.emulator, () => send(body, { authorization: `Bearer ${S.otherToken}` }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, { authorization: `Bearer ${S.otherToken}` }), 401, "invalid_signature");
     const wrongBasic = `Basic ${Buffer.from(`${S.auth0User}:${S.otherToken}`).toString("base64")}`;
-    await assertRefused(suite.emulator, () => send(body, { authorization: wrongBasic }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, { authorization: `Bearer ${S.auth0Password}` }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, {}), 401, "signature_missing");
+    await assertRefused(s.emulator, () => send(body, { authorization: wrongBasic }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, { authorization: `Bearer ${S.auth0Password}` }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, {}), 401, "signature_missing");
   });
 
   test("auth0: a redelivered Event Stream event is 200 duplicate without a second call", opts, async () => {
     const e = cloudEvent();
     const body = JSON.stringify(e);
     assert.equal((await send(body)).status, 200);
-    const again = await assertNoCall(suite.emulator, () => send(body));
+    const again = await assertNoCall(s.emulator, () => send(body));
     assert.equal(again.json.status, "duplicate", again.text);
-    assert.equal(await suite.emulator.callTotal(), 1);
+    assert.equal(await s.callTotal(), 1);
   });
 
-  test("auth0: user.updated (CloudEvent) is 200 ignored without a call", opts, async () => {
-    await assertNoCall(suite.emulator, () => send(JSON.stringify(cloudEvent({}, "user.updated"))), { status: "ignored", event: "user.updated" });
+  test("auth0: organization.created (CloudEvent) is 200 ignored without a call", opts, async () => {
+    await assertNoCall(s.emulator, () => send(JSON.stringify(cloudEvent({}, "organization.created"))), { status: "ignored", event: "organization.created" });
   });
 
   test("auth0: a Log Stream batch of 2 `ss` logs (JSON lines) imports both; google-oauth2 id is hashed", opts, async () => {
@@ -164,14 +165,14 @@ describe("auth0", () => {
         { status: "imported", user_id: "h7c1cdf721e2c5509e6dc26516af0bd2" },
       ],
     });
-    await assertAccounts(suite.emulator, [
+    await assertAccounts(s.emulator, [
       { UserID: "679fb1b1e809445f129bc18d", Nick: "nick-testing-21" },
       { UserID: "h7c1cdf721e2c5509e6dc26516af0bd2", Nick: "grace_h" },
     ]);
     assert.equal(hashedUserId("google-oauth2|103547991597142817347"), "h7c1cdf721e2c5509e6dc26516af0bd2");
-    await assertLookup(suite.worker, "auth0", "google-oauth2|103547991597142817347", "h7c1cdf721e2c5509e6dc26516af0bd2", "hash");
+    await assertLookup(s.worker, "auth0", "google-oauth2|103547991597142817347", "h7c1cdf721e2c5509e6dc26516af0bd2", "hash");
     // Auth0 delivers logs at least once: the same batch again imports nothing.
-    const again = await assertNoCall(suite.emulator, () => send(e2eFixtureText("auth0_log_stream_ss.jsonl")));
+    const again = await assertNoCall(s.emulator, () => send(e2eFixtureText("auth0_log_stream_ss.jsonl")));
     assert.deepEqual(again.json.results.map((r) => r.status), ["duplicate", "duplicate"], again.text);
   });
 
@@ -179,12 +180,12 @@ describe("auth0", () => {
     const batch = logs().map((l) => ({ ...l, log_id: newId("log") }));
     const body = batch.map((l) => JSON.stringify(l)).join("\n");
     // 1st import succeeds, then Tencent answers 70500 (transient) until the budget is spent.
-    await suite.emulator.faults({ script: ["ok", ...Array(8).fill("70500")] });
+    await s.faults({ script: ["ok", ...Array(8).fill("70500")] });
     const res = await send(body);
     assert.equal(res.status, 503, res.text);
     assert.equal(res.json?.error, "tencent_unavailable", res.text);
-    await suite.emulator.faults({});
-    const calls = (await suite.emulator.calls()).total;
+    await s.faults({});
+    const calls = (await s.calls()).total;
     const retry = await send(body);
     assert.deepEqual(retry.json, {
       status: "processed",
@@ -193,8 +194,8 @@ describe("auth0", () => {
         { status: "imported", user_id: "h7c1cdf721e2c5509e6dc26516af0bd2" },
       ],
     }, retry.text);
-    assert.equal((await suite.emulator.calls()).total, calls + 1, "the resend imported the 1st user again");
-    await assertAccounts(suite.emulator, [
+    assert.equal((await s.calls()).total, calls + 1, "the resend imported the 1st user again");
+    await assertAccounts(s.emulator, [
       { UserID: "679fb1b1e809445f129bc18d", Nick: "nick-testing-21" },
       { UserID: "h7c1cdf721e2c5509e6dc26516af0bd2", Nick: "grace_h" },
     ]);
@@ -213,8 +214,8 @@ describe("auth0", () => {
       status: "processed",
       results: [{ status: "imported", user_id: hashed }, { status: "ignored", event: "s" }],
     });
-    await assertAccounts(suite.emulator, [{ UserID: hashed, Nick: "nick-testing-21" }]);
-    await assertLookup(suite.worker, "auth0", "office365|10030000838D23AF@MicrosoftOnline.com", hashed, "hash");
+    await assertAccounts(s.emulator, [{ UserID: hashed, Nick: "nick-testing-21" }]);
+    await assertLookup(s.worker, "auth0", "office365|10030000838D23AF@MicrosoftOnline.com", hashed, "hash");
   });
 
   test("auth0: the Post-User-Registration Action (Standard Webhooks) imports John Smith with picture", opts, async () => {
@@ -222,25 +223,25 @@ describe("auth0", () => {
     const res = await send(body, standardHeaders(body, { secret: S.auth0Action }));
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { status: "imported", user_id: "507f1f77bcf86cd799439020" });
-    await assertAccounts(suite.emulator, [{ UserID: "507f1f77bcf86cd799439020", Nick: "John Smith", FaceUrl: action().user.picture }]);
+    await assertAccounts(s.emulator, [{ UserID: "507f1f77bcf86cd799439020", Nick: "John Smith", FaceUrl: action().user.picture }]);
   });
 
   test("auth0: Action wrong secret, forged body, stale, bad signature beside a valid bearer → 401; replay → 401", opts, async () => {
     const e = action({ user_id: `auth0|${newId("x").slice(2, 26)}` });
     const body = JSON.stringify(e);
-    await assertRefused(suite.emulator, () => send(body, standardHeaders(body, { secret: S.otherWhsec })), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, standardHeaders(body, { secret: S.otherWhsec })), 401, "invalid_signature");
     const h = standardHeaders(body, { secret: S.auth0Action });
-    await assertRefused(suite.emulator, () => send(body.replace("John", "J0hn"), h), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body.replace("John", "J0hn"), h), 401, "invalid_signature");
     const stale = standardHeaders(body, { secret: S.auth0Action, date: new Date(Date.now() - 301_000) });
-    await assertRefused(suite.emulator, () => send(body, stale), 401, "timestamp_out_of_tolerance");
+    await assertRefused(s.emulator, () => send(body, stale), 401, "timestamp_out_of_tolerance");
     const forgedWithBearer = { ...standardHeaders(body, { secret: S.otherWhsec }), ...bearer };
-    await assertRefused(suite.emulator, () => send(body, forgedWithBearer), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, forgedWithBearer), 401, "invalid_signature");
 
     const msgId = newId();
     const headers = standardHeaders(body, { secret: S.auth0Action, msgId, date: new Date(Date.now() - 2_000) });
     assert.equal((await send(body, headers)).status, 200);
-    await assertRefused(suite.emulator, () => send(body, headers), 401, "replayed");
-    const retry = await assertNoCall(suite.emulator, () => send(body, standardHeaders(body, { secret: S.auth0Action, msgId })));
+    await assertRefused(s.emulator, () => send(body, headers), 401, "replayed");
+    const retry = await assertNoCall(s.emulator, () => send(body, standardHeaders(body, { secret: S.auth0Action, msgId })));
     assert.equal(retry.json.status, "duplicate", retry.text);
   });
 });
@@ -248,7 +249,7 @@ describe("auth0", () => {
 // ---------------------------------------------------------------------------------------------
 describe("okta", () => {
   const DOC_ID = "00u1qw6mqitPHM8AJ0g7";
-  const send = (body, headers = { authorization: S.okta }) => suite.worker.deliverTo("okta", body, headers);
+  const send = (body, headers = { authorization: S.okta }) => s.deliverTo("okta", body, headers);
   const logEvent = (eventType = "user.lifecycle.create", target = {}) => {
     const ev = e2eFixture("okta_user_lifecycle_create.json").data.events[0];
     ev.uuid = randomUUID();
@@ -265,30 +266,30 @@ describe("okta", () => {
 
   test("okta: the one-time GET verification echoes X-Okta-Verification-Challenge", opts, async () => {
     const challenge = `chal-${newId("x")}`;
-    const res = await suite.worker.request("/webhooks/okta", { headers: { "X-Okta-Verification-Challenge": challenge } });
+    const res = await s.request("/webhooks/okta", { headers: { "X-Okta-Verification-Challenge": challenge } });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { verification: challenge });
     assert.match(res.headers.get("content-type") ?? "", /application\/json/);
-    const missing = await suite.worker.request("/webhooks/okta");
+    const missing = await s.request("/webhooks/okta");
     assert.equal(missing.status, 401, missing.text);
     assert.equal(missing.json?.error, "signature_missing", missing.text);
-    assert.equal(await suite.emulator.callTotal(), 0);
+    assert.equal(await s.callTotal(), 0);
   });
 
   test("okta: the documented user.lifecycle.create imports the prefixed id and displayName", opts, async () => {
     const res = await send(e2eFixtureText("okta_user_lifecycle_create.json"));
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { status: "imported", user_id: `${PREFIX.okta}${DOC_ID}` });
-    await assertAccounts(suite.emulator, [{ UserID: `${PREFIX.okta}${DOC_ID}`, Nick: "John Doe" }]);
-    await assertLookup(suite.worker, "okta", DOC_ID, `${PREFIX.okta}${DOC_ID}`, "verbatim");
+    await assertAccounts(s.emulator, [{ UserID: `${PREFIX.okta}${DOC_ID}`, Nick: "John Doe" }]);
+    await assertLookup(s.worker, "okta", DOC_ID, `${PREFIX.okta}${DOC_ID}`, "verbatim");
   });
 
   test("okta: wrong secret, `Bearer <secret>`, missing Authorization → 401, no call", opts, async () => {
     const body = hook(logEvent());
-    await assertRefused(suite.emulator, () => send(body, { authorization: S.otherToken }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, { authorization: `Bearer ${S.okta}` }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, { authorization: S.okta.slice(1) }), 401, "invalid_signature");
-    await assertRefused(suite.emulator, () => send(body, {}), 401, "signature_missing");
+    await assertRefused(s.emulator, () => send(body, { authorization: S.otherToken }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, { authorization: `Bearer ${S.okta}` }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, { authorization: S.okta.slice(1) }), 401, "invalid_signature");
+    await assertRefused(s.emulator, () => send(body, {}), 401, "signature_missing");
   });
 
   test("okta: a batch (create, activate, create) is processed in order; the User target is picked", opts, async () => {
@@ -307,7 +308,7 @@ describe("okta", () => {
         { status: "imported", user_id: uid(c) },
       ],
     });
-    await assertAccounts(suite.emulator, [
+    await assertAccounts(s.emulator, [
       { UserID: uid(a), Nick: "John Doe" },
       { UserID: uid(c), Nick: "jane.roe" },
     ]);
@@ -317,14 +318,14 @@ describe("okta", () => {
     const ev = logEvent();
     const body = hook(ev);
     assert.equal((await send(body)).status, 200);
-    const again = await assertNoCall(suite.emulator, () => send(body));
+    const again = await assertNoCall(s.emulator, () => send(body));
     assert.deepEqual(again.json, { status: "duplicate", user_id: `${PREFIX.okta}${ev.target[0].id}` });
   });
 
-  test("okta: user.account.update_profile alone is 200 ignored without a call", opts, async () => {
-    await assertNoCall(suite.emulator, () => send(hook(logEvent("user.account.update_profile"))), {
+  test("okta: user.session.start alone is 200 ignored without a call", opts, async () => {
+    await assertNoCall(s.emulator, () => send(hook(logEvent("user.session.start"))), {
       status: "ignored",
-      event: "user.account.update_profile",
+      event: "user.session.start",
     });
   });
 
@@ -335,11 +336,11 @@ describe("okta", () => {
     assert.equal(expected.length, 32);
     const res = await send(hook(logEvent("user.lifecycle.create", { id: raw })));
     assert.deepEqual(res.json, { status: "imported", user_id: expected }, res.text);
-    await assertAccounts(suite.emulator, [{ UserID: expected, Nick: "John Doe" }]);
-    await assertLookup(suite.worker, "okta", raw, expected, "hash");
+    await assertAccounts(s.emulator, [{ UserID: expected, Nick: "John Doe" }]);
+    await assertLookup(s.worker, "okta", raw, expected, "hash");
   });
 });
 
-test("no response body, Worker log or suite.emulator output carried a secret or a UserSig", opts, () => {
+test("no response body, Worker log or emulator output carried a secret or a UserSig", opts, () => {
   assertNoLeaks(observedTexts());
 });

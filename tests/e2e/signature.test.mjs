@@ -1,52 +1,33 @@
 // Authenticity: every delivery that is not signed by the Clerk secret for this exact body and a
 // timestamp within 300 s is refused with 401 before anything reaches Tencent.
-import { after, before, beforeEach, test } from "node:test";
+import { test } from "node:test";
 import {
   alignToSecond,
   assert,
   assertError,
   assertNoLeaks,
   clerkEvent,
-  fullBindings,
   newUserId,
   observedTexts,
   OTHER_WEBHOOK_SECRET,
-  requireArtifacts,
   standardHeaders,
-  startEmulator,
-  startWorker,
   svixHeaders,
   TEST_TIMEOUT_MS,
 } from "./helpers.mjs";
+import { suite } from "./fixture.mjs";
 
 const opts = { timeout: TEST_TIMEOUT_MS };
-let emulator;
-let worker;
-
-before(async () => {
-  requireArtifacts();
-  emulator = await startEmulator();
-  worker = await startWorker(fullBindings(emulator));
-});
-
-after(async () => {
-  await worker?.dispose();
-  await emulator?.stop();
-});
-
-beforeEach(async () => {
-  await emulator.reset();
-});
+const s = suite();
 
 const signupBody = () => JSON.stringify(clerkEvent({ data: { id: newUserId("sig") } }));
 
 /** Delivers and asserts 401 with `code`, and that the emulator saw no call. */
 async function assertRefused(body, headers, code) {
-  const callsBefore = await emulator.callTotal();
-  const res = await worker.deliver(body, headers);
+  const callsBefore = await s.callTotal();
+  const res = await s.deliver(body, headers);
   assertError(res, 401, code);
-  assert.equal(await emulator.callTotal(), callsBefore, "a refused delivery reached Tencent");
-  assert.deepEqual(await emulator.accounts(), []);
+  assert.equal(await s.callTotal(), callsBefore, "a refused delivery reached Tencent");
+  assert.deepEqual(await s.accounts(), []);
   return res;
 }
 
@@ -90,10 +71,10 @@ test("a future timestamp (now + 301 s, correctly signed for it) is 401 timestamp
 test("timestamps inside the tolerance (now -/+ 290 s) are accepted", opts, async () => {
   for (const offset of [-290_000, 290_000]) {
     const body = signupBody();
-    const res = await worker.deliver(body, svixHeaders(body, { date: new Date(Date.now() + offset) }));
+    const res = await s.deliver(body, svixHeaders(body, { date: new Date(Date.now() + offset) }));
     assert.equal(res.status, 200, `offset ${offset}: ${res.text}`);
   }
-  assert.equal((await emulator.accounts()).length, 2);
+  assert.equal((await s.accounts()).length, 2);
 });
 
 test("a truncated signature (first 20 characters of a valid one) is 401 invalid_signature", opts, async () => {

@@ -1,0 +1,404 @@
+//! The webhook pipeline: verify -> events -> jobs -> executor -> answer. Every path that changes
+//! Tencent (this Worker's webhooks today; a queue consumer and native tools later) goes through
+//! the same `job` and `executor` decisions; this module only strings them together for one
+//! delivery and turns the results into the sender's answer.
+
+use crate::config::{self, TimConfig};
+use crate::deadletter;
+use crate::drive::{self, Tencent};
+use crate::error::AppError;
+use crate::event::Event;
+use crate::executor::{Executor, JobResult, Policy};
+use crate::http::{Location, Request, Response, MAX_BODY_BYTES};
+use crate::job::{self, Job, Op};
+use crate::lifecycle;
+use crate::ports::Io;
+use crate::region::{self, EdgeLocation, RegionSetting};
+use crate::settings::Settings;
+use crate::state::IsolateState;
+use crate::tim::RetryPolicy;
+use crate::webhook::{Delivery, Keys, Provider, Received, WebhookError};
+use std::collections::{HashMap, HashSet};
+
+/// What a request is handled with: settings, the isolate's state and the runtime.
+pub struct Ctx<'a, I: Io> {
+    /// Settings (already memoised per isolate).
+    pub settings: &'a dyn Settings,
+    /// The isolate's caches and memories.
+    pub state: &'a IsolateState,
+    /// The runtime.
+    pub io: &'a I,
+}
+
+/// How one event of the delivery is answered.
+enum Slot {
+    Ignored(String),
+    Duplicate(String),
+    /// Index into the jobs handed to the executor.
+    Job(usize),
+}
+
+/// `POST /webhooks/<provider>`.
+pub async fn webhook<I: Io>(
+    provider: Provider,
+    req: &Request<'_>,
+    cx: &Ctx<'_, I>,
+) -> Result<Response, AppError> {
+    let started_ms = cx.io.now_ms();
+    let received = verify(provider, req, cx).await?;
+    refuse_replay(provider, &received, cx)?;
+    let (slots, jobs) = plan(provider, received.events, cx)?;
+    let (results, done) = deliver(provider, jobs, started_ms, &req.location, cx).await?;
+    let mut answers: Vec<serde_json::Value> = slots
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Ignored(kind) => serde_json::json!({ "status": "ignored", "event": kind }),
+            Slot::Duplicate(user_id) => {
+                serde_json::json!({ "status": "duplicate", "user_id": user_id })
+            }
+            Slot::Job(i) => {
+                let (job, stale) = match results.get(i) {
+                    Some((job, stale)) => (Some(job), *stale),
+                    None => (None, None),
+                };
+                let user_id = job.map(|j| j.user_id.as_str());
+                if let Some(reason) = stale {
+                    return serde_json::json!({ "status": "stale", "user_id": user_id, "reason": reason });
+                }
+                let status = match (done, job.map(|j| j.op)) {
+                    ("queued", _) => "queued",
+                    (_, Some(Op::SetProfile)) => "updated",
+                    (_, Some(Op::Kick)) => "kicked",
+                    (_, Some(Op::Delete)) => "deleted",
+                    _ => "imported",
+                };
+                serde_json::json!({ "status": status, "user_id": user_id })
+            }
+        })
+        .collect();
+    cx.io.log(
+        &serde_json::json!({
+            "tim": "delivery",
+            "provider": provider.name,
+            "status": 200,
+            "results": answers,
+            "ms": cx.io.now_ms().saturating_sub(started_ms),
+        })
+        .to_string(),
+    );
+    if let Some(fixed) = provider.success_body {
+        return Ok(Response {
+            status: 200,
+            body: fixed.to_owned(),
+            headers: Vec::new(),
+        });
+    }
+    Ok(Response::json(
+        200,
+        match answers.len() {
+            1 => answers.pop().unwrap_or_default(),
+            _ => serde_json::json!({ "status": "processed", "results": answers }),
+        },
+    ))
+}
+
+/// Reads the provider's settings and the body, then verifies and parses the delivery.
+async fn verify<I: Io>(
+    provider: Provider,
+    req: &Request<'_>,
+    cx: &Ctx<'_, I>,
+) -> Result<Received, AppError> {
+    let cfg = cx
+        .state
+        .provider(provider, cx.settings)?
+        .ok_or(AppError::ProviderNotConfigured {
+            provider: provider.name,
+            var: provider.switch,
+        })?;
+    let body = req.body.ok_or(AppError::PayloadTooLarge(MAX_BODY_BYTES))?;
+    let delivery = Delivery {
+        headers: req.headers,
+        body,
+        now: i64::try_from(cx.io.now_ms() / 1000).unwrap_or(i64::MAX),
+    };
+    let keys = Keys {
+        cache: &cx.state.keys,
+        io: cx.io,
+    };
+    Ok(cfg.receive(&delivery, &keys).await?)
+}
+
+/// Refuses a signed attempt seen before. Checked and recorded with no await in between, so a
+/// replay racing the original request in this isolate is refused too.
+fn refuse_replay<I: Io>(
+    provider: Provider,
+    received: &Received,
+    cx: &Ctx<'_, I>,
+) -> Result<(), AppError> {
+    let Some(key) = &received.replay_key else {
+        return Ok(());
+    };
+    let key = format!("replay:{}:{key}", provider.name);
+    let now = cx.io.now_ms();
+    let mut recent = cx.state.recent.borrow_mut();
+    if recent.seen(&key, now) {
+        return Err(WebhookError::Replayed.into());
+    }
+    recent.remember(key, now);
+    Ok(())
+}
+
+/// Maps each event to its answer slot and the jobs to run; redeliveries of imported events are
+/// answered as duplicates without a job.
+fn plan<I: Io>(
+    provider: Provider,
+    events: Vec<Event>,
+    cx: &Ctx<'_, I>,
+) -> Result<(Vec<Slot>, Vec<Job>), AppError> {
+    let mut rule = None;
+    let mut slots = Vec::with_capacity(events.len());
+    let mut jobs = Vec::new();
+    let mut keys = HashSet::new();
+    for event in events {
+        let name = match &event {
+            Event::Ignored(kind) => {
+                slots.push(Slot::Ignored(kind.clone()));
+                continue;
+            }
+            Event::Created(_) => "user.created",
+            Event::Updated(_) => "user.updated",
+            Event::Deleted(_) => "user.deleted",
+        };
+        let (rule, on_delete) = match &rule {
+            Some(r) => r,
+            None => rule.insert((
+                config::userid_rule(cx.settings, provider.prefix, provider.id_prefixes)?,
+                job::on_delete(cx.settings)?,
+            )),
+        };
+        let rules = job::Rules {
+            provider: provider.name,
+            rule,
+            on_delete: *on_delete,
+        };
+        let Some(planned) = job::plan(rules, &event)? else {
+            slots.push(Slot::Ignored(name.to_owned()));
+            continue;
+        };
+        let job = planned.job;
+        if let Some(key) = job.dedupe_key() {
+            if cx.state.recent.borrow().seen(&key, cx.io.now_ms()) || !keys.insert(key) {
+                slots.push(Slot::Duplicate(job.user_id));
+                continue;
+            }
+        }
+        for note in planned.notes {
+            cx.io
+                .log(&format!("tim-onboard: user {}: {note}", job.user_id));
+        }
+        slots.push(Slot::Job(jobs.len()));
+        jobs.push(job);
+    }
+    Ok((slots, jobs))
+}
+
+/// Queue mode: hands the jobs to the queue and answers at once, so a slow or failing Tencent
+/// never fails or delays the sender. When the queue refuses them (throttled, unavailable), the
+/// jobs are imported directly within the sender's budget instead, so nothing is acknowledged
+/// that is neither imported nor durably queued. Returns the jobs and what became of them.
+async fn deliver<I: Io>(
+    provider: Provider,
+    jobs: Vec<Job>,
+    started_ms: u64,
+    location: &Location<'_>,
+    cx: &Ctx<'_, I>,
+) -> Result<(Vec<Outcome>, &'static str), AppError> {
+    if jobs.is_empty() || !cx.io.has_queue() {
+        return Ok((
+            run(provider, jobs, started_ms, location, cx).await?,
+            "imported",
+        ));
+    }
+    let bodies: Vec<String> = jobs.iter().map(Job::to_json).collect();
+    match cx.io.enqueue(&bodies).await {
+        Ok(()) => {
+            let now = cx.io.now_ms();
+            let mut recent = cx.state.recent.borrow_mut();
+            for key in jobs.iter().filter_map(Job::dedupe_key) {
+                recent.remember(key, now);
+            }
+            Ok((jobs.into_iter().map(|j| (j, None)).collect(), "queued"))
+        }
+        Err(why) => {
+            cx.io.log(
+                &serde_json::json!({
+                    "tim": "enqueue_failed",
+                    "provider": provider.name,
+                    "error": why,
+                    "fallback": "direct import",
+                })
+                .to_string(),
+            );
+            Ok((
+                run(provider, jobs, started_ms, location, cx).await?,
+                "imported",
+            ))
+        }
+    }
+}
+
+/// The endpoints to try for this request's Tencent calls.
+pub fn endpoints_for(
+    cfg: &TimConfig,
+    location: &Location<'_>,
+    state: &IsolateState,
+) -> Vec<region::Endpoint> {
+    // Only `auto` without an origin override looks at where the request entered the edge.
+    let loc = match (cfg.region, &cfg.base_url) {
+        (RegionSetting::Auto, None) => location.get(),
+        _ => EdgeLocation::default(),
+    };
+    let remembered = state
+        .remembered
+        .get()
+        .filter(|(app, _)| *app == cfg.sdkappid)
+        .map(|(_, r)| r);
+    region::endpoints(cfg.region, cfg.base_url.as_deref(), &loc, remembered)
+}
+
+/// A job and, when it was not run because a newer event or a deletion was already applied, why.
+pub type Outcome = (Job, Option<&'static str>);
+
+/// Runs the jobs that are not stale; the first failure fails the delivery (the sender retries
+/// it whole, and re-importing what already succeeded is harmless).
+///
+/// The retry budget runs from `started_ms`, the request's arrival, so key fetches count against
+/// the sender's timeout too.
+async fn run<I: Io>(
+    provider: Provider,
+    jobs: Vec<Job>,
+    started_ms: u64,
+    location: &Location<'_>,
+    cx: &Ctx<'_, I>,
+) -> Result<Vec<Outcome>, AppError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cfg = TimConfig::load(cx.settings)?;
+    let known = user_states(&jobs, cx).await;
+    let stale: Vec<Option<&'static str>> = jobs
+        .iter()
+        .map(|j| lifecycle::admit(j, known.get(&j.user_id)).err())
+        .collect();
+    let runnable: Vec<Job> = jobs
+        .iter()
+        .zip(&stale)
+        .filter(|(_, s)| s.is_none())
+        .map(|(j, _)| j.clone())
+        .collect();
+    let endpoints = endpoints_for(&cfg, location, cx.state);
+    let nearest = endpoints.first().and_then(|e| e.region);
+    let policy = Policy {
+        retry: RetryPolicy {
+            budget_ms: provider.budget_ms,
+            ..RetryPolicy::default()
+        },
+        stop_at_first_failure: true,
+        batch: false,
+    };
+    let mut exec = Executor::new(runnable, endpoints, policy, started_ms);
+    drive::drive(&mut exec, &tencent(&cfg, cx.state), cx.io).await;
+    let mut done = Vec::new();
+    for (job, result) in exec.finish() {
+        match result {
+            JobResult::Done { region } => {
+                if let Some(key) = job.dedupe_key() {
+                    cx.state.recent.borrow_mut().remember(key, cx.io.now_ms());
+                }
+                remember_region(&cfg, region, nearest, cx);
+                done.push(job);
+            }
+            JobResult::Failed(e) => return Err(e.into()),
+            JobResult::NotStarted => {}
+        }
+    }
+    record_applied(&done, &known, cx).await;
+    Ok(jobs.into_iter().zip(stale).collect())
+}
+
+/// What was last applied to these jobs' users: from D1 when bound (the durable record), else
+/// from this isolate's memory (best effort: another isolate does not see it).
+pub async fn user_states<I: Io>(
+    jobs: &[Job],
+    cx: &Ctx<'_, I>,
+) -> HashMap<String, lifecycle::UserState> {
+    let mut known = cx.state.users.borrow().clone();
+    if cx.io.has_db() {
+        let ids: Vec<&str> = jobs.iter().map(|j| j.user_id.as_str()).collect();
+        for chunk in ids.chunks(100) {
+            let (sql, params) = lifecycle::load(chunk);
+            match cx.io.sql(&sql, &params).await {
+                Ok(rows) => known.extend(lifecycle::from_rows(&rows)),
+                Err(e) => cx.io.log(&format!("tim-onboard: reading user_state: {e}")),
+            }
+        }
+    }
+    known
+}
+
+/// Records what was applied. A deletion also drops the user's dead letters: they hold the
+/// personal data of someone who asked to be forgotten.
+pub async fn record_applied<I: Io>(
+    done: &[Job],
+    known: &HashMap<String, lifecycle::UserState>,
+    cx: &Ctx<'_, I>,
+) {
+    let now_s = i64::try_from(cx.io.now_ms() / 1000).unwrap_or(i64::MAX);
+    for job in done {
+        let s = lifecycle::applied(job, known.get(&job.user_id), now_s);
+        cx.state.remember_user(&job.user_id, s);
+        if !cx.io.has_db() {
+            continue;
+        }
+        let mut statements = vec![lifecycle::save(&job.user_id, &s)];
+        if matches!(job.op, Op::Kick | Op::Delete) {
+            statements.push(deadletter::forget_user(&job.user_id));
+        }
+        for (sql, params) in statements {
+            if let Err(e) = cx.io.sql(&sql, &params).await {
+                cx.io.log(&format!("tim-onboard: writing user_state: {e}"));
+            }
+        }
+    }
+}
+
+/// The Tencent side of a drive: settings and the isolate's caches.
+pub fn tencent<'a>(cfg: &'a TimConfig, state: &'a IsolateState) -> Tencent<'a> {
+    Tencent {
+        cfg,
+        sig: &state.sig,
+        reach: &state.reach,
+        pacer: &state.pacer,
+    }
+}
+
+/// Under `auto`, remembers the data centre that answered and suggests pinning it.
+pub fn remember_region<I: Io>(
+    cfg: &TimConfig,
+    used: Option<region::Region>,
+    nearest: Option<region::Region>,
+    cx: &Ctx<'_, I>,
+) {
+    let (RegionSetting::Auto, None, Some(r)) = (cfg.region, &cfg.base_url, used) else {
+        return;
+    };
+    let before = cx.state.remembered.replace(Some((cfg.sdkappid, r)));
+    if before != Some((cfg.sdkappid, r)) && nearest != Some(r) {
+        cx.io.log(&format!(
+            "tim-onboard: SDKAppID {} answered from {}; set TIM_REGION={} to skip the search",
+            cfg.sdkappid,
+            r.name(),
+            r.name()
+        ));
+    }
+}

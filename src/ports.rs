@@ -1,0 +1,98 @@
+//! The ports: everything the core needs from the outside world, as traits the shells implement
+//! (the Worker with `fetch`, timers and WebCrypto; tests and native tools with fakes or sockets).
+//! A leaf: it imports nothing from the crate.
+
+/// Read access to request headers (case-insensitive names), so the core never sees `worker::Headers`.
+pub trait HeaderMap {
+    /// The value of header `name`, if present.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// A reference reads through, so `&&[..]` and `&&dyn HeaderMap` work where `&dyn` is wanted.
+impl<T: HeaderMap + ?Sized> HeaderMap for &T {
+    fn get(&self, name: &str) -> Option<String> {
+        (**self).get(name)
+    }
+}
+
+/// Headers as a list of pairs (tests and native tools).
+impl HeaderMap for [(&str, &str)] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+/// A call that produced no HTTP answer we can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// DNS, TCP, TLS or similar: nothing came back.
+    #[error("network error: {0}")]
+    Network(String),
+    /// No answer within our client timeout.
+    #[error("timed out")]
+    Timeout,
+    /// An HTTP status other than 200 (Tencent only does that for gateway errors such as 502).
+    #[error("HTTP status {0}")]
+    Status(u16),
+    /// HTTP 200 whose body is not Tencent's JSON.
+    #[error("response is not Tencent JSON")]
+    NotJson,
+}
+
+/// The outside world a provider may need beyond the request: fetching keys and checking
+/// signatures with the runtime's WebCrypto (keeps RSA and Ed25519 out of the wasm).
+#[allow(async_fn_in_trait)] // Workers are single-threaded; no `Send` bound is wanted.
+pub trait KeyIo {
+    /// GETs a URL (a JWKS document); returns status and body.
+    async fn get(&self, url: &str, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError>;
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`, key given as JWK `n` and `e` (base64url).
+    async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool;
+    /// Ed25519 over `message` with a raw 32-byte public key.
+    async fn verify_ed25519(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool;
+    /// Unix milliseconds now.
+    fn now_ms(&self) -> u64;
+}
+
+/// Everything the pipeline needs from the outside world (the key functions come from [`KeyIo`]).
+#[allow(async_fn_in_trait)] // Workers are single-threaded; no `Send` bound is wanted.
+pub trait Io: KeyIo {
+    /// A fresh random u32 (Tencent's `random` parameter, backoff jitter).
+    fn random_u32(&self) -> u32;
+    /// Waits `ms` milliseconds.
+    async fn sleep(&self, ms: u64);
+    /// POSTs a JSON body; returns HTTP status and body, or a transport error.
+    async fn post_json(
+        &self,
+        url: &str,
+        body: &str,
+        timeout_ms: u64,
+    ) -> Result<(u16, Vec<u8>), TransportError>;
+    /// Writes one log line (never called with secrets).
+    fn log(&self, line: &str);
+    /// Whether a job queue (Queue producer binding) is bound.
+    fn has_queue(&self) -> bool;
+    /// Sends each body as one message to the job queue; `Err` says why nothing may have been queued.
+    async fn enqueue(&self, bodies: &[String]) -> Result<(), String>;
+    /// Whether a database (D1 binding) is bound.
+    fn has_db(&self) -> bool;
+    /// Runs one SQL statement with positional parameters; returns the rows as JSON objects.
+    async fn sql(
+        &self,
+        query: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Value>, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lookup_ignores_case() {
+        let h: &[(&str, &str)] = &[("Svix-Id", "msg_1")];
+        assert_eq!(HeaderMap::get(&h, "svix-id").as_deref(), Some("msg_1"));
+        assert_eq!(HeaderMap::get(&h, "webhook-id"), None);
+    }
+}

@@ -1,0 +1,88 @@
+//! What lives as long as the isolate: caches and memories that make later requests cheaper and
+//! safer. Each part has its own cell and no borrow is held across an `await`, because requests in
+//! one isolate run concurrently.
+
+use crate::dedupe::Recent;
+use crate::drive::Reach;
+use crate::lifecycle::UserState;
+use crate::pacer::Pacer;
+use crate::region::Region;
+use crate::settings::{ConfigError, Settings};
+use crate::usersig::AdminSigCache;
+use crate::webhook::{jwt, Configured, Provider};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// A provider's settings as read once: off (`None`), usable, or the error naming the setting.
+pub type ProviderConfig = Result<Option<Rc<Configured>>, ConfigError>;
+
+/// The isolate's state.
+#[derive(Debug, Default)]
+pub struct IsolateState {
+    /// The admin UserSig.
+    pub sig: RefCell<AdminSigCache>,
+    /// (SDKAppID, data centre) that last accepted a call under `TIM_REGION=auto`.
+    pub remembered: Cell<Option<(u64, Region)>>,
+    /// Replay keys and imported events seen lately.
+    pub recent: RefCell<Recent>,
+    /// JWKS documents fetched.
+    pub keys: jwt::KeyCache,
+    /// Where the last Tencent call went and whether it got through.
+    pub reach: RefCell<Option<Reach>>,
+    /// Spaces this isolate's Tencent calls to the per-API rates.
+    pub pacer: RefCell<Pacer>,
+    /// What was last applied per user, when no D1 database keeps it (best effort, bounded).
+    pub users: RefCell<HashMap<String, UserState>>,
+    /// Settings read so far. Vars and secrets are fixed for a Worker version (changing one
+    /// deploys a new version, in new isolates), so each is read from the runtime once.
+    settings: RefCell<HashMap<Box<str>, Option<String>>>,
+    /// Providers' parsed settings (secrets decoded once per isolate, for the same reason).
+    providers: RefCell<HashMap<&'static str, ProviderConfig>>,
+}
+
+/// Settings read through the isolate's memo.
+pub struct Memo<'a> {
+    inner: &'a dyn Settings,
+    memo: &'a RefCell<HashMap<Box<str>, Option<String>>>,
+}
+
+impl Settings for Memo<'_> {
+    fn raw(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.memo.borrow().get(name) {
+            return v.clone();
+        }
+        let v = self.inner.raw(name);
+        self.memo.borrow_mut().insert(name.into(), v.clone());
+        v
+    }
+}
+
+impl IsolateState {
+    /// `inner`, read at most once per name for the isolate's life.
+    pub fn settings<'a>(&'a self, inner: &'a dyn Settings) -> Memo<'a> {
+        Memo {
+            inner,
+            memo: &self.settings,
+        }
+    }
+
+    /// Remembers what was applied to a user; the memory is bounded, oldest forgotten wholesale.
+    pub fn remember_user(&self, user_id: &str, s: UserState) {
+        let mut users = self.users.borrow_mut();
+        if users.len() >= crate::dedupe::CAPACITY && !users.contains_key(user_id) {
+            users.clear();
+        }
+        users.insert(user_id.to_owned(), s);
+    }
+
+    /// `provider`'s parsed settings, read once per isolate.
+    pub fn provider(&self, provider: Provider, settings: &dyn Settings) -> ProviderConfig {
+        if let Some(c) = self.providers.borrow().get(provider.name) {
+            return c.clone();
+        }
+        let c = provider.configure(settings).map(|c| c.map(Rc::new));
+        self.providers.borrow_mut().insert(provider.name, c.clone());
+        c
+    }
+}
