@@ -134,6 +134,8 @@ describe("coexistence", () => {
     const workos = fixture("workos_user_created.json");
     workos.id = newId("event");
     workos.data.id = raw;
+    // Newer than the Clerk event: an older one for the same account would be skipped as stale.
+    workos.created_at = new Date().toISOString();
     const cb = JSON.stringify(clerk);
     const wb = JSON.stringify(workos);
     assert.equal((await w.all.deliverTo("clerk", cb, svixHeaders(cb, { secret: S.clerk }))).json?.user_id, raw);
