@@ -134,8 +134,18 @@ pub fn decide(result: &JobResult, attempts: u32, random: u32) -> Verdict {
                 delay_s: OPERATOR_DELAY_S.saturating_mul(attempts).min(MAX_DELAY_S),
             }
         }
-        JobResult::Failed(ImportError::Unavailable { retry_after_s, .. }) => Verdict::Retry {
-            delay_s: backoff_s(attempts, random).max(*retry_after_s),
+        // The webhook path's 30 s Retry-After is a guess for senders; only Tencent's own
+        // rate-limit wait overrides the queue's schedule.
+        JobResult::Failed(ImportError::Unavailable {
+            retry_after_s,
+            rate_limited,
+            ..
+        }) => Verdict::Retry {
+            delay_s: if *rate_limited {
+                backoff_s(attempts, random).max(*retry_after_s)
+            } else {
+                backoff_s(attempts, random)
+            },
         },
         JobResult::NotStarted => Verdict::Retry {
             delay_s: backoff_s(attempts, random),
@@ -256,9 +266,18 @@ mod tests {
         let down = JobResult::Failed(ImportError::Unavailable {
             last: "502".into(),
             retry_after_s: 30,
+            rate_limited: false,
         });
-        assert_eq!(decide(&down, 1, 0), Verdict::Retry { delay_s: 30 });
+        // The first retry follows the queue's own schedule (10 s with jitter), not the 30 s
+        // a webhook sender would be told.
+        assert_eq!(decide(&down, 1, 0), Verdict::Retry { delay_s: 5 });
         assert_eq!(decide(&down, 4, 0), Verdict::Retry { delay_s: 40 });
+        let limited = JobResult::Failed(ImportError::Unavailable {
+            last: "60007".into(),
+            retry_after_s: 60,
+            rate_limited: true,
+        });
+        assert_eq!(decide(&limited, 1, 0), Verdict::Retry { delay_s: 60 });
         assert!(matches!(
             decide(&down, MAX_ATTEMPTS, 0),
             Verdict::DeadLetter { code: None, .. }
@@ -302,6 +321,7 @@ mod tests {
         let down = JobResult::Failed(ImportError::Unavailable {
             last: "x".into(),
             retry_after_s: 1,
+            rate_limited: true,
         });
         let v = verdicts(&p, &[down], &messages, 0);
         assert!(v.iter().all(|(_, v)| matches!(v, Verdict::Retry { .. })));

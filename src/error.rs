@@ -211,6 +211,7 @@ mod tests {
         let un = AppError::Import(ImportError::Unavailable {
             last: "x".into(),
             retry_after_s: 30,
+            rate_limited: false,
         });
         assert_eq!((un.status(), un.retry_after()), (503, Some(30)));
     }

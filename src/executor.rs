@@ -277,6 +277,14 @@ impl Executor {
             Err(ImportError::Operator { code, .. }) if tim::NO_SUCH_ACCOUNT.contains(&code) => {
                 return self.no_such_account(unit);
             }
+            // A batch refused as a whole does not say which account is bad: try each alone, so
+            // one bad account never parks up to 99 good ones.
+            Err(ImportError::Rejected { .. }) if unit.jobs.len() > 1 => {
+                for &i in &unit.jobs {
+                    self.pending.push_back(single(&self.jobs, i));
+                }
+                return false;
+            }
             Err(e) => {
                 for &i in &unit.jobs {
                     if let Some(slot) = self.results.get_mut(i) {
@@ -688,5 +696,28 @@ mod tests {
             .results()
             .iter()
             .all(|r| matches!(r, JobResult::Done { .. })));
+    }
+
+    #[test]
+    fn a_batch_refused_as_a_whole_is_split_into_single_imports() {
+        let jobs = vec![job("a"), job("b"), job("c")];
+        let mut exec = Executor::new(jobs, local(), batched(), 0);
+        let calls = drive_replies(
+            &mut exec,
+            vec![
+                fail(70402).into(),
+                ok().into(),
+                fail(70402).into(),
+                ok().into(),
+            ],
+        );
+        let who: Vec<&str> = calls.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(who, ["3 accounts", "user a", "user b", "user c"]);
+        assert_eq!(exec.results()[0], JobResult::Done { region: None });
+        assert!(matches!(
+            exec.results()[1],
+            JobResult::Failed(ImportError::Rejected { code: 70402, .. })
+        ));
+        assert_eq!(exec.results()[2], JobResult::Done { region: None });
     }
 }

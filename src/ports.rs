@@ -47,8 +47,9 @@ pub enum TransportError {
 pub trait KeyIo {
     /// GETs a URL (a JWKS document); returns status and body.
     async fn get(&self, url: &str, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError>;
-    /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`, key given as JWK `n` and `e` (base64url).
-    async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool;
+    /// Verifies a JWS signature with WebCrypto: `alg` is RS256, ES256, ES384 or EdDSA, `key` a
+    /// public JWK as JSON or `spki:<base64 DER>`.
+    async fn verify_jwk(&self, alg: &str, key: &str, message: &[u8], signature: &[u8]) -> bool;
     /// Ed25519 over `message` with a raw 32-byte public key.
     async fn verify_ed25519(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool;
     /// Unix milliseconds now.

@@ -124,6 +124,15 @@ fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Response {
         RegionSetting::Auto => "auto",
         RegionSetting::Fixed(_) => "fixed",
     };
+    let lifecycle: serde_json::Map<String, serde_json::Value> = webhook::ALL
+        .iter()
+        .map(|p| {
+            let l = p.lifecycle;
+            let events =
+                serde_json::json!({ "signup": l.created, "update": l.updated, "delete": l.deleted });
+            (p.name.to_owned(), events)
+        })
+        .collect();
     let upstream = cx.state.reach.borrow().as_ref().map(
         |r| serde_json::json!({ "origin": r.origin, "reachable": r.reachable, "at_ms": r.at_ms }),
     );
@@ -137,6 +146,7 @@ fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Response {
             "region": first.as_ref().and_then(|e| e.region).map(Region::name),
             "origin": first.map(|e| e.origin),
             "last_tencent_call": upstream,
+            "lifecycle": lifecycle,
         }),
     )
 }
@@ -420,6 +430,11 @@ mod tests {
         )));
         assert_eq!(health["providers"]["clerk"], "invalid");
         assert_eq!(health["providers"]["stytch"], "off");
+        assert_eq!(health["lifecycle"]["clerk"]["delete"][0], "user.deleted");
+        assert_eq!(
+            health["lifecycle"]["firebase"]["update"],
+            serde_json::json!([])
+        );
         assert_eq!(health["ready"], false);
         assert!(health["last_tencent_call"].is_null());
         let e = env(&[]);

@@ -135,3 +135,35 @@ export function settle(batch, verdicts) {
     }
   }
 }
+
+/** WebCrypto parameters per JWS algorithm: how the key is imported, how verify is called. */
+const JWS = {
+  RS256: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, { name: "RSASSA-PKCS1-v1_5" }],
+  ES256: [{ name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-256" }],
+  ES384: [{ name: "ECDSA", namedCurve: "P-384" }, { name: "ECDSA", hash: "SHA-384" }],
+  EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }],
+};
+
+/**
+ * Verifies a JWS signature (raw r||s for ECDSA, as JWS sends it) with a public key given as a
+ * JWK (JSON) or `spki:<base64 DER>`. The algorithm comes from the caller's configuration; any
+ * failure, including a key of another type, is `false`.
+ */
+export async function verifyJwk(alg, key, message, signature) {
+  try {
+    const [importAlg, verifyAlg] = JWS[alg] ?? [];
+    if (!importAlg) return false;
+    const k = key.startsWith("spki:")
+      ? await crypto.subtle.importKey(
+          "spki",
+          Uint8Array.from(atob(key.slice(5)), (c) => c.charCodeAt(0)),
+          importAlg,
+          false,
+          ["verify"],
+        )
+      : await crypto.subtle.importKey("jwk", JSON.parse(key), importAlg, false, ["verify"]);
+    return await crypto.subtle.verify(verifyAlg, k, signature, message);
+  } catch {
+    return false;
+  }
+}

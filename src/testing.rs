@@ -91,7 +91,7 @@ impl KeyIo for FakeIo {
             "no key fetches in these tests".into(),
         ))
     }
-    async fn verify_rs256(&self, _n: &str, _e: &str, _m: &[u8], _s: &[u8]) -> bool {
+    async fn verify_jwk(&self, _a: &str, _k: &str, _m: &[u8], _s: &[u8]) -> bool {
         false
     }
     async fn verify_ed25519(&self, _k: &[u8], _m: &[u8], _s: &[u8]) -> bool {

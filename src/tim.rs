@@ -390,6 +390,8 @@ pub enum ImportError {
         last: String,
         /// Seconds the sender should wait before retrying.
         retry_after_s: u32,
+        /// Tencent asked us to slow down (then `retry_after_s` is its wait, not our guess).
+        rate_limited: bool,
     },
 }
 
@@ -450,6 +452,7 @@ impl ImportRun {
             return Step::Done(Err(ImportError::Unavailable {
                 last: "no endpoint configured".into(),
                 retry_after_s: 60,
+                rate_limited: false,
             }));
         }
         self.send(Attempt::at(0, 0), now_ms, "not started")
@@ -466,6 +469,7 @@ impl ImportRun {
             return Step::Done(Err(ImportError::Unavailable {
                 last: why.to_owned(),
                 retry_after_s: 30,
+                rate_limited: false,
             }));
         }
         self.attempts += 1;
@@ -538,6 +542,7 @@ impl ImportRun {
                         Step::Done(Err(ImportError::Unavailable {
                             last,
                             retry_after_s: retry_after_s.max(5),
+                            rate_limited: true,
                         }))
                     }
                     step => step,

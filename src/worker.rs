@@ -78,6 +78,9 @@ extern "C" {
     /// A JSON `Response` with extra "name: value" header lines.
     #[wasm_bindgen(js_name = respond)]
     fn shim_respond(status: u16, body: &str, extra: &str) -> web_sys::Response;
+    /// Verifies a JWS signature with WebCrypto; resolves to a boolean, never rejects.
+    #[wasm_bindgen(js_name = verifyJwk)]
+    fn shim_verify_jwk(alg: &str, key: &str, message: &[u8], signature: &[u8]) -> Promise;
     /// Whether `env[name]` is bound.
     #[wasm_bindgen(js_name = hasBinding)]
     fn shim_has_binding(env: &JsValue, name: &str) -> bool;
@@ -225,23 +228,12 @@ impl KeyIo for RuntimeIo<'_> {
         shim_result(shim_get_bytes(url, ms(timeout_ms))).await
     }
 
-    async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool {
-        let built = (|| {
-            let jwk = object(&[
-                ("kty", "RSA".into()),
-                ("n", n.into()),
-                ("e", e.into()),
-                ("alg", "RS256".into()),
-                ("ext", JsValue::TRUE),
-            ])?;
-            let hash = object(&[("name", "SHA-256".into())])?;
-            let alg = object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", hash)])?;
-            Ok::<_, JsValue>((jwk, alg))
-        })();
-        match built {
-            Ok((jwk, alg)) => webcrypto_verify("jwk", jwk, alg, message, signature).await,
-            Err(_) => false,
-        }
+    async fn verify_jwk(&self, alg: &str, key: &str, message: &[u8], signature: &[u8]) -> bool {
+        JsFuture::from(shim_verify_jwk(alg, key, message, signature))
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
     }
 
     async fn verify_ed25519(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {

@@ -18,7 +18,9 @@
 //! is the envelope's `time`, a log's `data.date`. Logs of profile changes (`sapi`, `sce`, `scu`,
 //! `scpn`) carry no profile, so they are ignored.
 
-use super::{sig, standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{
+    sig, standard, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
+};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
@@ -35,6 +37,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["user.created", "log ss", "Post-User-Registration Action"],
+        updated: &["user.updated"],
+        deleted: &["user.deleted", "log sdu"],
+    },
 };
 
 /// Setting: the bearer token an Event Stream or Log Stream sends (`Authorization: Bearer <token>`).

@@ -7,7 +7,9 @@
 //! `user.updated` carries the whole user, so its profile is read the same way; `user.deleted`
 //! carries only `{deleted, id, object}`. The event time is the envelope's `timestamp` (ms).
 
-use super::{standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{
+    standard, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
+};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
@@ -24,6 +26,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["user.created"],
+        updated: &["user.updated"],
+        deleted: &["user.deleted"],
+    },
 };
 
 /// Setting: Clerk's `whsec_` signing secret(s), space-separated during a rotation.

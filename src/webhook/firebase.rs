@@ -12,7 +12,7 @@
 //! trigger); a v1 `functions.auth.user().onDelete` function posting to the `standard` route is
 //! the way to report deletions.
 
-use super::{jwt, Delivery, Keys, Received, Spec, WebhookError};
+use super::{jwt, Delivery, Keys, Lifecycle, Received, Spec, WebhookError};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::ports::KeyIo;
@@ -28,6 +28,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: 5_500,
     success_body: Some("{}"),
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["beforeCreate"],
+        updated: &[],
+        deleted: &[],
+    },
 };
 
 /// Setting that switches this provider on: the Firebase / Google Cloud project ID.

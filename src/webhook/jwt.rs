@@ -4,7 +4,7 @@
 //! Only `alg: RS256` with a `kid` is accepted. Anything else (`none`, `HS256` keyed with the
 //! public key, ...) is refused before a key is even looked up, because the algorithm is the
 //! attacker's choice. The RSA check itself runs in the runtime's WebCrypto through
-//! [`KeyIo::verify_rs256`], so no RSA code is compiled into the wasm.
+//! [`KeyIo::verify_jwk`], so no RSA or ECDSA code is compiled into the wasm.
 //!
 //! Keys: [`KeyCache`] keeps each JWKS document for [`KEYS_TTL_MS`] (a fixed hour, because
 //! [`KeyIo::get`] does not expose `Cache-Control`). A token naming a kid we do not hold means
@@ -34,17 +34,69 @@ pub const FAILURE_BACKOFF_MS: u64 = 5_000;
 /// Clock skew tolerated on `exp`, `iat` and `nbf`.
 pub const LEEWAY_S: i64 = 60;
 
-/// One RSA public key from a JWKS, as WebCrypto's JWK import wants it.
+/// One public key from a JWKS: its type and curve (which bind it to one algorithm) and its
+/// public members as a JWK, the form WebCrypto imports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct RsaKey {
-    n: String,
-    e: String,
+pub struct PublicKey {
+    kty: String,
+    crv: Option<String>,
+    alg: Option<String>,
+    jwk: String,
+}
+
+/// A signature algorithm, always pinned by our configuration, never taken from the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+    /// ECDSA P-384 with SHA-384 (Logto's default).
+    Es384,
+    /// Ed25519.
+    EdDsa,
+    /// HMAC-SHA256 with a shared secret (Supabase's legacy JWT secret only).
+    Hs256,
+}
+
+impl Alg {
+    /// The JOSE name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::Rs256 => "RS256",
+            Alg::Es256 => "ES256",
+            Alg::Es384 => "ES384",
+            Alg::EdDsa => "EdDSA",
+            Alg::Hs256 => "HS256",
+        }
+    }
+
+    /// Parses a JOSE name.
+    pub fn parse(s: &str) -> Option<Alg> {
+        [Alg::Rs256, Alg::Es256, Alg::Es384, Alg::EdDsa, Alg::Hs256]
+            .into_iter()
+            .find(|a| a.name() == s.trim())
+    }
+
+    /// Whether `key` may verify this algorithm: an RSA key never verifies ECDSA, a P-256 key
+    /// never ES384, and so on, so one key serves exactly one algorithm.
+    fn fits(self, key: &PublicKey) -> bool {
+        if key.alg.as_deref().is_some_and(|a| a != self.name()) {
+            return false;
+        }
+        match (self, key.kty.as_str(), key.crv.as_deref()) {
+            (Alg::Rs256, "RSA", _) => true,
+            (Alg::Es256, "EC", Some("P-256")) | (Alg::Es384, "EC", Some("P-384")) => true,
+            (Alg::EdDsa, "OKP", Some("Ed25519")) => true,
+            _ => false,
+        }
+    }
 }
 
 /// What we know about one JWKS URL.
 #[derive(Debug, Default)]
 struct Doc {
-    keys: HashMap<String, RsaKey>,
+    keys: HashMap<String, PublicKey>,
     /// When the keys were last fetched successfully (never, if `None`).
     fetched_ms: Option<u64>,
     /// When the last fetch started (rate-limits refetches, including ones still in flight).
@@ -63,9 +115,9 @@ pub struct KeyCache {
 
 /// What to do for one key lookup, decided from the cache alone.
 enum Plan {
-    Use(RsaKey),
+    Use(PublicKey),
     /// Fetch; on failure fall back to this (expired) key if there is one.
-    Fetch(Option<RsaKey>),
+    Fetch(Option<PublicKey>),
     Refuse(WebhookError),
 }
 
@@ -102,7 +154,7 @@ impl Doc {
 
 impl KeyCache {
     /// The key `kid` of the JWKS at `url`, fetching the document when needed.
-    async fn key<K: KeyIo>(&self, url: &str, kid: &str, io: &K) -> Result<RsaKey, WebhookError> {
+    async fn key<K: KeyIo>(&self, url: &str, kid: &str, io: &K) -> Result<PublicKey, WebhookError> {
         let now = io.now_ms();
         let fallback = {
             let mut docs = self.docs.borrow_mut();
@@ -147,14 +199,52 @@ struct Jwk {
     kty: Option<String>,
     kid: Option<String>,
     alg: Option<String>,
+    crv: Option<String>,
     #[serde(rename = "use")]
     usage: Option<String>,
     n: Option<String>,
     e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
 }
 
-/// Fetches a JWKS and keeps its RS256 signing keys; a document without any counts as a failure.
-async fn fetch_jwks<K: KeyIo>(url: &str, io: &K) -> Result<HashMap<String, RsaKey>, String> {
+impl Jwk {
+    /// The key's public members as a JWK, if it is a signing key of a type we verify.
+    fn public(self) -> Option<(String, PublicKey)> {
+        let kid = self.kid.filter(|k| !k.is_empty())?;
+        let unsupported = self
+            .alg
+            .as_deref()
+            .is_some_and(|a| Alg::parse(a).is_none_or(|a| a == Alg::Hs256));
+        if self.usage.as_deref().is_some_and(|u| u != "sig") || unsupported {
+            return None;
+        }
+        let kty = self.kty?;
+        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let jwk = match kty.as_str() {
+            "RSA" => {
+                serde_json::json!({ "kty": "RSA", "n": nonempty(self.n)?, "e": nonempty(self.e)? })
+            }
+            "EC" => serde_json::json!({
+                "kty": "EC", "crv": self.crv.clone()?, "x": nonempty(self.x)?, "y": nonempty(self.y)?,
+            }),
+            "OKP" => {
+                serde_json::json!({ "kty": "OKP", "crv": self.crv.clone()?, "x": nonempty(self.x)? })
+            }
+            _ => return None,
+        };
+        let key = PublicKey {
+            kty,
+            crv: self.crv,
+            alg: self.alg,
+            jwk: jwk.to_string(),
+        };
+        Some((kid, key))
+    }
+}
+
+/// Fetches a JWKS and keeps its signing keys; a document without any counts as a failure.
+async fn fetch_jwks<K: KeyIo>(url: &str, io: &K) -> Result<HashMap<String, PublicKey>, String> {
     let (status, body) = io
         .get(url, FETCH_TIMEOUT_MS)
         .await
@@ -164,22 +254,14 @@ async fn fetch_jwks<K: KeyIo>(url: &str, io: &K) -> Result<HashMap<String, RsaKe
     }
     let doc: Jwks =
         serde_json::from_slice(&body).map_err(|_| format!("{url} is not a JWKS document"))?;
-    let keys: HashMap<String, RsaKey> = doc
+    let keys: HashMap<String, PublicKey> = doc
         .keys
         .into_iter()
         .filter_map(|v| serde_json::from_value::<Jwk>(v).ok())
-        .filter(|k| k.kty.as_deref() == Some("RSA"))
-        .filter(|k| k.alg.as_deref().is_none_or(|a| a == "RS256"))
-        .filter(|k| k.usage.as_deref().is_none_or(|u| u == "sig"))
-        .filter_map(|k| match (k.kid, k.n, k.e) {
-            (Some(kid), Some(n), Some(e)) if !kid.is_empty() && !n.is_empty() && !e.is_empty() => {
-                Some((kid, RsaKey { n, e }))
-            }
-            _ => None,
-        })
+        .filter_map(Jwk::public)
         .collect();
     if keys.is_empty() {
-        return Err(format!("{url} holds no RS256 signing keys"));
+        return Err(format!("{url} holds no signing keys"));
     }
     Ok(keys)
 }
@@ -194,7 +276,9 @@ struct Header {
 /// A compact JWS whose header passed our rules; the claims are not decoded until verified.
 #[derive(Debug)]
 pub struct Token<'a> {
-    /// The key id named by the header.
+    /// The algorithm the header names (one of those allowed).
+    pub alg: Alg,
+    /// The key id named by the header (empty for HS256).
     pub kid: String,
     /// `header.payload`, the signed bytes.
     signing_input: &'a str,
@@ -208,6 +292,12 @@ pub struct Token<'a> {
 /// Every failure is [`WebhookError::BadSignature`]: nothing is verified yet, so nothing about
 /// the token can be trusted enough to call it malformed.
 pub fn parse(token: &str) -> Result<Token<'_>, WebhookError> {
+    parse_as(token, &[Alg::Rs256])
+}
+
+/// [`parse`] for the algorithms `allowed` (our configuration's, never the token's choice); an
+/// asymmetric algorithm needs a `kid`.
+pub fn parse_as<'a>(token: &'a str, allowed: &[Alg]) -> Result<Token<'a>, WebhookError> {
     let token = token.trim();
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
@@ -224,19 +314,26 @@ pub fn parse(token: &str) -> Result<Token<'_>, WebhookError> {
         .and_then(|h| serde_json::from_slice(&h).ok())
         .ok_or(WebhookError::BadSignature)?;
     // `crit` names extensions the verifier must understand (RFC 7515 §4.1.11); we know none.
-    if header.alg.as_deref() != Some("RS256") || header.crit.is_some() {
+    let alg = header
+        .alg
+        .as_deref()
+        .and_then(Alg::parse)
+        .filter(|a| allowed.contains(a))
+        .ok_or(WebhookError::BadSignature)?;
+    if header.crit.is_some() {
         return Err(WebhookError::BadSignature);
     }
-    let kid = header
-        .kid
-        .filter(|k| !k.is_empty())
-        .ok_or(WebhookError::BadSignature)?;
+    let kid = header.kid.filter(|k| !k.is_empty()).unwrap_or_default();
+    if kid.is_empty() && alg != Alg::Hs256 {
+        return Err(WebhookError::BadSignature);
+    }
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .ok()
         .filter(|s| !s.is_empty())
         .ok_or(WebhookError::BadSignature)?;
     Ok(Token {
+        alg,
         kid,
         signing_input,
         payload,
@@ -253,26 +350,67 @@ pub async fn verify<K: KeyIo>(
     jwks_url: &str,
     keys: &Keys<'_, K>,
 ) -> Result<Value, WebhookError> {
-    let t = parse(token)?;
-    let key = keys.cache.key(jwks_url, &t.kid, keys.io).await?;
-    if !keys
-        .io
-        .verify_rs256(&key.n, &key.e, t.signing_input.as_bytes(), &t.signature)
-        .await
-    {
+    let source = KeySource::Jwks(jwks_url);
+    verify_with(token, &[Alg::Rs256], &source, keys).await
+}
+
+/// Where a token's key comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum KeySource<'a> {
+    /// A JWKS URL (keys picked by `kid`, fetched and cached).
+    Jwks(&'a str),
+    /// One public key given in the configuration, as a JWK or `spki:<base64 DER>`.
+    Static(&'a str),
+    /// A shared HS256 secret.
+    Secret(&'a [u8]),
+}
+
+/// Verifies a token signed with one of `allowed` by a key from `source`; returns its claims.
+pub async fn verify_with<K: KeyIo>(
+    token: &str,
+    allowed: &[Alg],
+    source: &KeySource<'_>,
+    keys: &Keys<'_, K>,
+) -> Result<Value, WebhookError> {
+    let t = parse_as(token, allowed)?;
+    let message = t.signing_input.as_bytes();
+    let ok = match (source, t.alg) {
+        (KeySource::Secret(secret), Alg::Hs256) => crate::crypto::ct_eq(
+            &crate::crypto::hmac_sha256(secret, &[message]),
+            &t.signature,
+        ),
+        (KeySource::Secret(_), _) | (_, Alg::Hs256) => false,
+        (KeySource::Static(key), alg) => {
+            keys.io
+                .verify_jwk(alg.name(), key, message, &t.signature)
+                .await
+        }
+        (KeySource::Jwks(url), alg) => {
+            let key = keys.cache.key(url, &t.kid, keys.io).await?;
+            alg.fits(&key)
+                && keys
+                    .io
+                    .verify_jwk(alg.name(), &key.jwk, message, &t.signature)
+                    .await
+        }
+    };
+    if !ok {
         return Err(WebhookError::BadSignature);
     }
+    claims(t.payload)
+}
+
+/// Decodes verified claims (a JSON object).
+fn claims(payload: &str) -> Result<Value, WebhookError> {
     let claims: Value = URL_SAFE_NO_PAD
-        .decode(t.payload)
-        .map_err(|_| WebhookError::Malformed("the JWT payload is not base64url".into()))
+        .decode(payload)
+        .map_err(|_| super::malformed("the JWT payload is not base64url"))
         .and_then(|p| {
             serde_json::from_slice(&p)
-                .map_err(|e| WebhookError::Malformed(format!("the JWT claims are not JSON: {e}")))
+                .map_err(|e| super::malformed(format!("the JWT claims are not JSON: {e}")))
         })?;
     if !claims.is_object() {
-        return Err(WebhookError::Malformed(
-            "the JWT claims are not an object".into(),
-        ));
+        return Err(super::malformed("the JWT claims are not an object"));
     }
     Ok(claims)
 }
@@ -429,9 +567,19 @@ pub(crate) mod testing {
             self.jwks.borrow().clone().map(|(s, b)| (s, b.into_bytes()))
         }
 
-        async fn verify_rs256(&self, n: &str, e: &str, message: &[u8], signature: &[u8]) -> bool {
+        async fn verify_jwk(&self, alg: &str, key: &str, message: &[u8], signature: &[u8]) -> bool {
             use rsa::sha2::{Digest, Sha256};
-            let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+            let Ok(jwk) = serde_json::from_str::<Value>(key) else {
+                return false;
+            };
+            let field = |k: &str| jwk.get(k).and_then(Value::as_str).unwrap_or_default();
+            if alg != "RS256" || field("kty") != "RSA" {
+                return false;
+            }
+            let (Ok(n), Ok(e)) = (
+                URL_SAFE_NO_PAD.decode(field("n")),
+                URL_SAFE_NO_PAD.decode(field("e")),
+            ) else {
                 return false;
             };
             let Ok(key) = rsa::RsaPublicKey::new(

@@ -12,7 +12,9 @@
 //! the claim is missing: a replayer could change the header, not the claim) and there is no
 //! replay key.
 
-use super::{jwt, Change, Delivery, Keys, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{
+    jwt, Change, Delivery, Keys, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
+};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::ports::KeyIo;
@@ -28,6 +30,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["user.created"],
+        updated: &["user.updated"],
+        deleted: &["user.deleted"],
+    },
 };
 
 /// Setting that switches this provider on: the Kinde domain, e.g. `myapp.kinde.com`.

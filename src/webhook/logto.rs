@@ -15,7 +15,7 @@
 //! refused as a possible replay. Retries are byte-identical, so there is no replay key;
 //! `{hookId}:{createdAt}` de-duplicates.
 
-use super::{sig, Change, Delivery, Received, Spec, WebhookError};
+use super::{sig, Change, Delivery, Lifecycle, Received, Spec, WebhookError};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
@@ -31,6 +31,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: 8_000,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["PostRegister", "User.Created"],
+        updated: &["User.Data.Updated"],
+        deleted: &["User.Deleted"],
+    },
 };
 
 /// Setting: the webhook's signing key from the Logto console, used as raw UTF-8.

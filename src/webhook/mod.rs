@@ -221,6 +221,20 @@ pub struct Spec {
     pub success_body: Option<&'static str>,
     /// A GET verification handshake the sender performs once (Okta), answering with a body.
     pub challenge: Option<Challenge>,
+    /// The provider's own event names for each part of a user's life it can tell us about
+    /// (what an operator subscribes to in its dashboard).
+    pub lifecycle: Lifecycle,
+}
+
+/// Event names per part of a user's life; empty where the provider cannot send it.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifecycle {
+    /// Signups.
+    pub created: &'static [&'static str],
+    /// Profile updates.
+    pub updated: &'static [&'static str],
+    /// Deletions.
+    pub deleted: &'static [&'static str],
 }
 
 /// A one-time GET verification: reads the request headers, returns the body to answer with.

@@ -13,7 +13,7 @@
 //! time is `published`. Retries are byte-identical, so there is no replay key; each event's
 //! `uuid` de-duplicates.
 
-use super::{sig, Change, Delivery, Received, Spec, WebhookError};
+use super::{sig, Change, Delivery, Lifecycle, Received, Spec, WebhookError};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::ports::HeaderMap;
@@ -29,6 +29,15 @@ pub const SPEC: Spec = Spec {
     budget_ms: 2_200,
     success_body: None,
     challenge: Some(challenge),
+    lifecycle: Lifecycle {
+        created: &["user.lifecycle.create"],
+        updated: &["user.account.update_profile"],
+        deleted: &[
+            "user.lifecycle.deactivate",
+            "user.lifecycle.delete.initiated",
+            "user.lifecycle.delete.completed",
+        ],
+    },
 };
 
 /// Setting: the Authorization header value registered with the Event Hook.

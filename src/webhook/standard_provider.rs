@@ -11,7 +11,9 @@
 //! body lacks stay unchanged), a deletion needs only the user id. The event time is the body's
 //! ISO 8601 `timestamp`, as the spec recommends.
 
-use super::{standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{
+    standard, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
+};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::ports::KeyIo;
@@ -29,6 +31,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["STANDARD_EVENT_TYPES (user.created)"],
+        updated: &["STANDARD_UPDATE_EVENT_TYPES (user.updated)"],
+        deleted: &["STANDARD_DELETE_EVENT_TYPES (user.deleted)"],
+    },
 };
 
 /// Setting: `whsec_` secret(s) for `v1` (HMAC-SHA256) signatures, space- or `|`-separated.
@@ -376,7 +383,7 @@ mod tests {
         async fn get(&self, _url: &str, _ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
             Err(TransportError::Network("no fetches in these tests".into()))
         }
-        async fn verify_rs256(&self, _n: &str, _e: &str, _m: &[u8], _s: &[u8]) -> bool {
+        async fn verify_jwk(&self, _a: &str, _k: &str, _m: &[u8], _s: &[u8]) -> bool {
             false
         }
         async fn verify_ed25519(&self, key: &[u8], message: &[u8], signature: &[u8]) -> bool {

@@ -8,7 +8,9 @@
 //! part; FaceUrl is the first OAuth provider's `profile_picture_url`. Updates carry the whole
 //! user. The event time is the body's `timestamp`.
 
-use super::{sig, standard, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{
+    sig, standard, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
+};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
@@ -25,6 +27,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["*.user.create"],
+        updated: &["*.user.update"],
+        deleted: &["*.user.delete"],
+    },
 };
 
 /// Setting: Stytch's `whsec_` signing secret(s), space- or `|`-separated during a rotation.

@@ -9,7 +9,7 @@
 //! Auth hooks cannot report profile changes or deletions: the `supabase-db` route (a Database
 //! Webhook on `auth.users` UPDATE and DELETE) does.
 
-use super::{standard, Delivery, Received, Spec, WebhookError};
+use super::{standard, Delivery, Lifecycle, Received, Spec, WebhookError};
 use crate::event::{Event, User};
 use crate::settings::{ConfigError, Settings};
 use serde::Deserialize;
@@ -24,6 +24,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: 3_500,
     success_body: Some("{}"),
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["before-user-created", "after-user-created"],
+        updated: &[],
+        deleted: &[],
+    },
 };
 
 /// Hook names (`metadata.name`) that mean "a user is being / was created".

@@ -15,7 +15,7 @@
 //! are byte-identical, so there is no replay key; the row id (with `updated_at` for updates)
 //! de-duplicates, and `updated_at` is the event time.
 
-use super::{sig, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{sig, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::ports::HeaderMap;
@@ -32,6 +32,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["INSERT auth.users"],
+        updated: &["UPDATE auth.users"],
+        deleted: &["DELETE auth.users", "UPDATE auth.users setting deleted_at"],
+    },
 };
 
 /// Setting: the shared secret the trigger sends in its header.

@@ -8,7 +8,7 @@
 //! a timestamp from the future is as suspicious as an old one). WorkOS re-signs every retry, so the
 //! signed attempt is a replay key and the body's event `id` de-duplicates.
 
-use super::{sig, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{sig, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
@@ -24,6 +24,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["user.created"],
+        updated: &["user.updated"],
+        deleted: &["user.deleted"],
+    },
 };
 
 /// Setting: the webhook's signing secret from the WorkOS dashboard, used as raw UTF-8.

@@ -20,7 +20,7 @@
 //! is whoever caused the event (an admin, for `added`), so it is never used as the user's id.
 //! The event time is the envelope's `created_at`.
 
-use super::{sig, Change, Delivery, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
+use super::{sig, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS};
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
@@ -38,6 +38,11 @@ pub const SPEC: Spec = Spec {
     budget_ms: DEFAULT_BUDGET_MS,
     success_body: None,
     challenge: None,
+    lifecycle: Lifecycle {
+        created: &["user.human.added", "user.human.selfregistered"],
+        updated: &["user.human.profile.changed"],
+        deleted: &["user.removed"],
+    },
 };
 
 /// Setting: the target's `signingKey` returned when the target was created, used as raw UTF-8.
