@@ -96,7 +96,7 @@ async fn import<I: Io>(messages: &[Message], cx: &Ctx<'_, I>) -> Vec<(usize, Ver
         .map(|(j, _)| j.clone())
         .collect();
     let mut exec = Executor::new(runnable, endpoints, policy, started_ms);
-    drive::drive(&mut exec, &pipeline::tencent(&cfg, cx.state), cx.io).await;
+    drive::drive(&mut exec, &pipeline::tencent(&cfg, cx.state, true), cx.io).await;
     let mut ran = exec.finish().into_iter();
     let mut done = Vec::new();
     let results: Vec<JobResult> = stale

@@ -28,8 +28,9 @@ pub struct Tencent<'a> {
     pub sig: &'a RefCell<AdminSigCache>,
     /// Where the last call went and whether it got through.
     pub reach: &'a RefCell<Option<Reach>>,
-    /// Spaces calls to Tencent's per-API rates.
-    pub pacer: &'a RefCell<Pacer>,
+    /// Spaces calls to Tencent's per-API rates: the queue consumer's single caller. Webhooks in
+    /// direct mode do not wait on it (their senders' own pace and Tencent's 60007 retry cover them).
+    pub pacer: Option<&'a RefCell<Pacer>>,
 }
 
 /// Carries out every call `exec` asks for until it is done.
@@ -39,12 +40,13 @@ pub async fn drive<I: Io>(exec: &mut Executor, t: &Tencent<'_>, io: &I) {
         if call.delay_ms > 0 {
             io.sleep(call.delay_ms).await;
         }
-        let wait = t
-            .pacer
-            .borrow_mut()
-            .reserve(Quota::of(call.path), io.now_ms());
-        if wait > 0 {
-            io.sleep(wait).await;
+        if let Some(pacer) = t.pacer {
+            let wait = pacer
+                .borrow_mut()
+                .reserve(Quota::of(call.path), io.now_ms());
+            if wait > 0 {
+                io.sleep(wait).await;
+            }
         }
         let now_ms = io.now_ms();
         let origin = exec

@@ -35,6 +35,18 @@ pub enum AppError {
     /// Body over the limit.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// No usable bearer token (login); the reason is logged, never sent.
+    #[error("the login needs Authorization: Bearer <session token>")]
+    TokenMissing(&'static str),
+    /// The session token was refused (login); the reason is logged, never sent.
+    #[error("the session token was not accepted")]
+    Token(&'static str),
+    /// The user's deletion was applied: no UserSig, no re-created account.
+    #[error("this user was deleted")]
+    UserDeleted,
+    /// A browser request from an origin not in `TIM_ALLOWED_ORIGINS`.
+    #[error("this origin may not call the login endpoint (TIM_ALLOWED_ORIGINS)")]
+    OriginNotAllowed,
     /// The queue or the database this request needs is not bound or failed.
     #[error("{0}")]
     Storage(String),
@@ -63,6 +75,8 @@ impl AppError {
             AppError::MethodNotAllowed(_) => 405,
             AppError::PayloadTooLarge(_) => 413,
             AppError::Storage(_) => 503,
+            AppError::TokenMissing(_) | AppError::Token(_) => 401,
+            AppError::UserDeleted | AppError::OriginNotAllowed => 403,
             AppError::Config(_) => 500,
             AppError::Webhook(e) if e.is_auth() => 401,
             AppError::Webhook(_) | AppError::UserId(_) => 400,
@@ -83,6 +97,10 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::Storage(_) => "storage_unavailable",
+            AppError::TokenMissing(_) => "token_missing",
+            AppError::Token(_) => "invalid_token",
+            AppError::UserDeleted => "user_deleted",
+            AppError::OriginNotAllowed => "origin_not_allowed",
             AppError::Config(ConfigError::Missing(_)) => "config_missing",
             AppError::Config(ConfigError::Invalid { .. }) => "config_invalid",
             AppError::Webhook(WebhookError::MissingHeader(_)) => "signature_missing",
@@ -138,6 +156,7 @@ impl AppError {
             AppError::Webhook(WebhookError::Malformed(_)) => {
                 "the body is not the JSON this provider documents".to_owned()
             }
+            AppError::TokenMissing(why) | AppError::Token(why) => format!("{self}: {why}"),
             _ => self.message(),
         }
     }

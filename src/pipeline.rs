@@ -48,7 +48,8 @@ pub async fn webhook<I: Io>(
     let received = verify(provider, req, cx).await?;
     refuse_replay(provider, &received, cx)?;
     let (slots, jobs) = plan(provider, received.events, cx)?;
-    let (results, done) = deliver(provider, jobs, started_ms, &req.location, cx).await?;
+    let budget = (provider.name, provider.budget_ms);
+    let (results, done) = deliver(budget, jobs, started_ms, &req.location, cx).await?;
     let mut answers: Vec<serde_json::Value> = slots
         .into_iter()
         .map(|slot| match slot {
@@ -202,12 +203,12 @@ fn plan<I: Io>(
     Ok((slots, jobs))
 }
 
-/// Queue mode: hands the jobs to the queue and answers at once, so a slow or failing Tencent
+/// Queue mode (`budget` names who asks and how long a direct import may take): hands the jobs to the queue and answers at once, so a slow or failing Tencent
 /// never fails or delays the sender. When the queue refuses them (throttled, unavailable), the
 /// jobs are imported directly within the sender's budget instead, so nothing is acknowledged
 /// that is neither imported nor durably queued. Returns the jobs and what became of them.
-async fn deliver<I: Io>(
-    provider: Provider,
+pub async fn deliver<I: Io>(
+    budget: (&str, u64),
     jobs: Vec<Job>,
     started_ms: u64,
     location: &Location<'_>,
@@ -215,7 +216,7 @@ async fn deliver<I: Io>(
 ) -> Result<(Vec<Outcome>, &'static str), AppError> {
     if jobs.is_empty() || !cx.io.has_queue() {
         return Ok((
-            run(provider, jobs, started_ms, location, cx).await?,
+            run(budget, jobs, started_ms, location, cx).await?,
             "imported",
         ));
     }
@@ -233,14 +234,14 @@ async fn deliver<I: Io>(
             cx.io.log(
                 &serde_json::json!({
                     "tim": "enqueue_failed",
-                    "provider": provider.name,
+                    "provider": budget.0,
                     "error": why,
                     "fallback": "direct import",
                 })
                 .to_string(),
             );
             Ok((
-                run(provider, jobs, started_ms, location, cx).await?,
+                run(budget, jobs, started_ms, location, cx).await?,
                 "imported",
             ))
         }
@@ -275,7 +276,7 @@ pub type Outcome = (Job, Option<&'static str>);
 /// The retry budget runs from `started_ms`, the request's arrival, so key fetches count against
 /// the sender's timeout too.
 async fn run<I: Io>(
-    provider: Provider,
+    budget: (&str, u64),
     jobs: Vec<Job>,
     started_ms: u64,
     location: &Location<'_>,
@@ -300,14 +301,14 @@ async fn run<I: Io>(
     let nearest = endpoints.first().and_then(|e| e.region);
     let policy = Policy {
         retry: RetryPolicy {
-            budget_ms: provider.budget_ms,
+            budget_ms: budget.1,
             ..RetryPolicy::default()
         },
         stop_at_first_failure: true,
         batch: false,
     };
     let mut exec = Executor::new(runnable, endpoints, policy, started_ms);
-    drive::drive(&mut exec, &tencent(&cfg, cx.state), cx.io).await;
+    drive::drive(&mut exec, &tencent(&cfg, cx.state, false), cx.io).await;
     let mut done = Vec::new();
     for (job, result) in exec.finish() {
         match result {
@@ -332,7 +333,12 @@ pub async fn user_states<I: Io>(
     jobs: &[Job],
     cx: &Ctx<'_, I>,
 ) -> HashMap<String, lifecycle::UserState> {
-    let mut known = cx.state.users.borrow().clone();
+    let mut known: HashMap<String, lifecycle::UserState> = {
+        let users = cx.state.users.borrow();
+        jobs.iter()
+            .filter_map(|j| users.get(&j.user_id).map(|s| (j.user_id.clone(), *s)))
+            .collect()
+    };
     if cx.io.has_db() {
         let ids: Vec<&str> = jobs.iter().map(|j| j.user_id.as_str()).collect();
         for chunk in ids.chunks(100) {
@@ -372,13 +378,14 @@ pub async fn record_applied<I: Io>(
     }
 }
 
-/// The Tencent side of a drive: settings and the isolate's caches.
-pub fn tencent<'a>(cfg: &'a TimConfig, state: &'a IsolateState) -> Tencent<'a> {
+/// The Tencent side of a drive: settings and the isolate's caches; `paced` for the queue
+/// consumer, whose calls must hold Tencent's quotas however many signups wait.
+pub fn tencent<'a>(cfg: &'a TimConfig, state: &'a IsolateState, paced: bool) -> Tencent<'a> {
     Tencent {
         cfg,
         sig: &state.sig,
         reach: &state.reach,
-        pacer: &state.pacer,
+        pacer: paced.then_some(&state.pacer),
     }
 }
 

@@ -7,9 +7,11 @@ use crate::config::{self, TimConfig};
 use crate::error::AppError;
 use crate::http::{query_param, Request, Response};
 use crate::identity;
+use crate::login;
 use crate::pipeline::{self, Ctx};
 use crate::ports::Io;
 use crate::region::{Region, RegionSetting};
+use crate::session;
 use crate::settings::Settings;
 use crate::state::IsolateState;
 use crate::webhook::{self, Provider};
@@ -28,27 +30,80 @@ pub async fn handle<I: Io>(
         io,
     };
     let started_ms = io.now_ms();
+    if let Some(name) = req.path.strip_prefix("/login/") {
+        return login_route(name, req, &cx, started_ms).await;
+    }
     match route(req, &cx).await {
         Ok(r) => r,
+        // One line per refused request, 4xx included, so `wrangler tail` says why.
+        Err(e) => refused(req, &e, io, started_ms),
+    }
+}
+
+/// `/login/<provider>`: CORS first (preflight, origin check), then the login; every answer to an
+/// allowed origin carries its CORS headers so the page can read errors too.
+async fn login_route<I: Io>(
+    name: &str,
+    req: &Request<'_>,
+    cx: &Ctx<'_, I>,
+    started_ms: u64,
+) -> Response {
+    let origin = req.headers.get("origin");
+    let result = async {
+        let allowed = session::allowed_origin(cx.settings, origin.as_deref())?;
+        let spec = login::provider(name).ok_or(AppError::NotFound)?;
+        let response = match req.method {
+            "OPTIONS" => Response {
+                status: 204,
+                body: String::new(),
+                headers: Vec::new(),
+            },
+            "POST" => session::login(spec, req, cx).await?,
+            _ => return Err(AppError::MethodNotAllowed("POST, OPTIONS")),
+        };
+        Ok((allowed, response))
+    }
+    .await;
+    match result {
+        Ok((allowed, mut r)) => {
+            if let Some(o) = allowed {
+                r.headers
+                    .extend(session::cors_headers(&o, req.method == "OPTIONS"));
+            }
+            r
+        }
         Err(e) => {
-            // One line per refused request, 4xx included, so `wrangler tail` says why.
-            let provider = req.path.strip_prefix("/webhooks/");
-            io.log(
-                &serde_json::json!({
-                    "tim": "refused",
-                    "method": req.method,
-                    "path": req.path,
-                    "provider": provider,
-                    "status": e.status(),
-                    "error": e.code(),
-                    "message": e.log_message(),
-                    "ms": io.now_ms().saturating_sub(started_ms),
-                })
-                .to_string(),
-            );
-            Response::from_error(&e)
+            let mut r = refused(req, &e, cx.io, started_ms);
+            if let (Some(o), false) = (origin, matches!(e, AppError::OriginNotAllowed)) {
+                if session::allowed_origin(cx.settings, Some(&o)).is_ok() {
+                    r.headers.extend(session::cors_headers(&o, false));
+                }
+            }
+            r
         }
     }
+}
+
+/// The answer to a refused request, and its log line.
+fn refused<I: Io>(req: &Request<'_>, e: &AppError, io: &I, started_ms: u64) -> Response {
+    let provider = req
+        .path
+        .strip_prefix("/webhooks/")
+        .or_else(|| req.path.strip_prefix("/login/"));
+    io.log(
+        &serde_json::json!({
+            "tim": "refused",
+            "method": req.method,
+            "path": req.path,
+            "provider": provider,
+            "status": e.status(),
+            "error": e.code(),
+            "message": e.log_message(),
+            "ms": io.now_ms().saturating_sub(started_ms),
+        })
+        .to_string(),
+    );
+    Response::from_error(e)
 }
 
 async fn route<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, AppError> {

@@ -34,6 +34,10 @@ pub struct IsolateState {
     pub pacer: RefCell<Pacer>,
     /// What was last applied per user, when no D1 database keeps it (best effort, bounded).
     pub users: RefCell<HashMap<String, UserState>>,
+    /// UserIDs known to exist in Tencent (a login imports each at most once per isolate).
+    known: RefCell<std::collections::HashSet<String>>,
+    /// JWKS URLs found through OpenID discovery, by discovery URL.
+    pub discovered: RefCell<HashMap<String, String>>,
     /// Settings read so far. Vars and secrets are fixed for a Worker version (changing one
     /// deploys a new version, in new isolates), so each is read from the runtime once.
     settings: RefCell<HashMap<Box<str>, Option<String>>>,
@@ -74,6 +78,20 @@ impl IsolateState {
             users.clear();
         }
         users.insert(user_id.to_owned(), s);
+    }
+
+    /// Whether this UserID is known to exist in Tencent.
+    pub fn known_user(&self, user_id: &str) -> bool {
+        self.known.borrow().contains(user_id)
+    }
+
+    /// Remembers that this UserID exists; the memory is bounded, forgotten wholesale.
+    pub fn remember_known(&self, user_id: &str) {
+        let mut known = self.known.borrow_mut();
+        if known.len() >= crate::dedupe::CAPACITY {
+            known.clear();
+        }
+        known.insert(user_id.to_owned());
     }
 
     /// `provider`'s parsed settings, read once per isolate.

@@ -84,12 +84,13 @@ impl Alg {
         if key.alg.as_deref().is_some_and(|a| a != self.name()) {
             return false;
         }
-        match (self, key.kty.as_str(), key.crv.as_deref()) {
-            (Alg::Rs256, "RSA", _) => true,
-            (Alg::Es256, "EC", Some("P-256")) | (Alg::Es384, "EC", Some("P-384")) => true,
-            (Alg::EdDsa, "OKP", Some("Ed25519")) => true,
-            _ => false,
-        }
+        matches!(
+            (self, key.kty.as_str(), key.crv.as_deref()),
+            (Alg::Rs256, "RSA", _)
+                | (Alg::Es256, "EC", Some("P-256"))
+                | (Alg::Es384, "EC", Some("P-384"))
+                | (Alg::EdDsa, "OKP", Some("Ed25519"))
+        )
     }
 }
 

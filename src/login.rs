@@ -1,0 +1,481 @@
+//! Client login: which session tokens each provider issues and how to check them, sans-IO.
+//!
+//! The app sends the session token its auth provider already gave the user; tim-onboard checks
+//! it here and answers a short-lived UserSig for the same UserID the provider's webhooks create.
+//! Every rule follows RFC 8725 (<https://www.rfc-editor.org/rfc/rfc8725>): the algorithms come
+//! from this table, never from the token; `iss` is compared exactly; `aud` and `azp` where the
+//! provider defines them; `exp` is required; `nbf`/`iat` get 60 s of skew.
+
+use crate::settings::{ConfigError, Settings};
+use crate::webhook::jwt::{self, Alg};
+use crate::webhook::{self, text_at, WebhookError};
+use serde_json::Value;
+
+/// Longest token accepted (8 KiB): real session tokens are far smaller.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Longest provider user id accepted from a token (Firebase allows 128).
+pub const MAX_SUBJECT_BYTES: usize = 128;
+
+/// Where a provider's verification keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keys {
+    /// A JWKS URL.
+    Jwks(String),
+    /// The issuer's OpenID discovery document names the JWKS (generic OIDC).
+    Discover(String),
+    /// One public key from the configuration (JWK JSON or `spki:<base64 DER>`).
+    Static(String),
+}
+
+/// A provider's login rules, read from its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// Accepted `iss` values (exact).
+    pub issuers: Vec<String>,
+    /// Required audience (`aud` equal to it or a list holding it).
+    pub audience: Option<String>,
+    /// Accepted `azp` values, checked when the token has one (Clerk's authorized parties).
+    pub parties: Vec<String>,
+    /// Pinned algorithms.
+    pub algs: Vec<Alg>,
+    /// The asymmetric keys.
+    pub keys: Keys,
+    /// A shared HS256 secret (Supabase's legacy JWT secret), when configured.
+    pub secret: Option<String>,
+    /// The claim holding the provider's user id (`sub`; Okta access tokens: `uid`).
+    pub user_claim: String,
+    /// Supabase: `aud` or `role` must be `authenticated` (its public `anon` key is a valid JWT).
+    pub authenticated_only: bool,
+}
+
+/// A login provider: its route, its UserID mapping (the webhook provider's), its switch.
+#[derive(Debug)]
+pub struct LoginSpec {
+    /// `POST /login/<name>`.
+    pub name: &'static str,
+    /// Prefix of the mapping settings (`<P>_USERID_MODE`, `<P>_USERID_PREFIX`).
+    pub prefix: &'static str,
+    /// Constant ID prefixes dropped by `compact`.
+    pub id_prefixes: &'static [&'static str],
+    /// The settings that switch login on, as named in the 404.
+    pub switch: &'static str,
+    /// Reads the rules; `None` when login is not set up for this provider.
+    pub rules: fn(&dyn Settings) -> Result<Option<Rules>, ConfigError>,
+}
+
+/// Why a token was refused; logged, never sent (every refusal answers the same 401).
+pub type Refusal = &'static str;
+
+fn url(s: &dyn Settings, var: &'static str) -> Result<Option<String>, ConfigError> {
+    match s.get(var) {
+        None => Ok(None),
+        Some(v) if v.starts_with("https://") || is_loopback_http(&v) => {
+            Ok(Some(v.trim_end_matches('/').to_owned()))
+        }
+        Some(_) => Err(ConfigError::invalid(var, "expected an https:// URL")),
+    }
+}
+
+fn is_loopback_http(v: &str) -> bool {
+    ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            v.strip_prefix(p)
+                .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+        })
+}
+
+fn required(s: &dyn Settings, var: &'static str) -> Result<String, ConfigError> {
+    s.get(var).ok_or_else(|| ConfigError::missing(var))
+}
+
+/// The JWKS URL: `<P>_LOGIN_JWKS_URL` when set (tests, proxies), else `default`.
+fn jwks(s: &dyn Settings, var: &'static str, default: String) -> Result<Keys, ConfigError> {
+    Ok(Keys::Jwks(jwt::jwks_url_setting(s, var, default)?))
+}
+
+fn base(issuers: Vec<String>, keys: Keys, algs: &[Alg]) -> Rules {
+    Rules {
+        issuers,
+        audience: None,
+        parties: Vec::new(),
+        algs: algs.to_vec(),
+        keys,
+        secret: None,
+        user_claim: "sub".into(),
+        authenticated_only: false,
+    }
+}
+
+fn list(s: &dyn Settings, var: &str) -> Vec<String> {
+    s.get(var)
+        .map(|v| {
+            v.split([',', ' '])
+                .map(|p| p.trim().trim_end_matches('/').to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn clerk(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(api) = url(s, "CLERK_FRONTEND_API")? else {
+        return Ok(None);
+    };
+    let keys = match s.get("CLERK_JWT_KEY") {
+        Some(pem) => Keys::Static(format!(
+            "spki:{}",
+            pem_body(&pem).ok_or_else(|| {
+                ConfigError::invalid(
+                    "CLERK_JWT_KEY",
+                    "expected the PEM public key from the Clerk dashboard",
+                )
+            })?
+        )),
+        None => jwks(
+            s,
+            "CLERK_LOGIN_JWKS_URL",
+            format!("{api}/.well-known/jwks.json"),
+        )?,
+    };
+    let mut r = base(vec![api], keys, &[Alg::Rs256]);
+    r.parties = list(s, "CLERK_AUTHORIZED_PARTIES");
+    Ok(Some(r))
+}
+
+/// The base64 body of a PEM block (header, footer and line breaks removed).
+fn pem_body(pem: &str) -> Option<String> {
+    let body: String = pem
+        .replace("\\n", "\n")
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    crate::crypto::base64_decode(&body).map(|_| body)
+}
+
+fn supabase(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(project) = url(s, "SUPABASE_URL")? else {
+        return Ok(None);
+    };
+    let auth = format!("{project}/auth/v1");
+    let keys = jwks(
+        s,
+        "SUPABASE_LOGIN_JWKS_URL",
+        format!("{auth}/.well-known/jwks.json"),
+    )?;
+    let mut r = base(vec![auth], keys, &[Alg::Es256, Alg::Rs256, Alg::EdDsa]);
+    r.secret = s.get("SUPABASE_JWT_SECRET");
+    if r.secret.is_some() {
+        r.algs.push(Alg::Hs256);
+    }
+    r.authenticated_only = true;
+    Ok(Some(r))
+}
+
+fn auth0(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(domain) = s.get("AUTH0_DOMAIN") else {
+        return Ok(None);
+    };
+    let host = domain.trim_start_matches("https://").trim_end_matches('/');
+    let keys = jwks(
+        s,
+        "AUTH0_LOGIN_JWKS_URL",
+        format!("https://{host}/.well-known/jwks.json"),
+    )?;
+    let mut r = base(vec![format!("https://{host}/")], keys, &[Alg::Rs256]);
+    r.audience = Some(required(s, "AUTH0_AUDIENCE")?);
+    Ok(Some(r))
+}
+
+fn firebase(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(project) = s.get("FIREBASE_PROJECT_ID") else {
+        return Ok(None);
+    };
+    let default =
+        "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com";
+    let keys = jwks(s, "FIREBASE_LOGIN_JWKS_URL", default.into())?;
+    let mut r = base(
+        vec![format!("https://securetoken.google.com/{project}")],
+        keys,
+        &[Alg::Rs256],
+    );
+    r.audience = Some(project);
+    Ok(Some(r))
+}
+
+fn workos(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(client) = s.get("WORKOS_CLIENT_ID") else {
+        return Ok(None);
+    };
+    let keys = jwks(
+        s,
+        "WORKOS_LOGIN_JWKS_URL",
+        format!("https://api.workos.com/sso/jwks/{client}"),
+    )?;
+    let mut issuers = vec![
+        "https://api.workos.com".to_owned(),
+        format!("https://api.workos.com/user_management/{client}"),
+    ];
+    issuers.extend(list(s, "WORKOS_ISSUER"));
+    Ok(Some(base(issuers, keys, &[Alg::Rs256])))
+}
+
+fn stytch(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(project) = s.get("STYTCH_PROJECT_ID") else {
+        return Ok(None);
+    };
+    let api = if project.starts_with("project-live-") {
+        "https://api.stytch.com"
+    } else {
+        "https://test.stytch.com"
+    };
+    let keys = jwks(
+        s,
+        "STYTCH_LOGIN_JWKS_URL",
+        format!("{api}/v1/sessions/jwks/{project}"),
+    )?;
+    let mut issuers = vec![format!("stytch.com/{project}"), api.to_owned()];
+    issuers.extend(list(s, "STYTCH_ISSUER"));
+    let mut r = base(issuers, keys, &[Alg::Rs256]);
+    r.audience = Some(project);
+    Ok(Some(r))
+}
+
+fn kinde(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let (Some(domain), Some(audience)) = (s.get("KINDE_DOMAIN"), s.get("KINDE_AUDIENCE")) else {
+        return Ok(None);
+    };
+    let host = domain.trim_start_matches("https://").trim_end_matches('/');
+    let keys = jwks(
+        s,
+        "KINDE_LOGIN_JWKS_URL",
+        format!("https://{host}/.well-known/jwks"),
+    )?;
+    let mut r = base(vec![format!("https://{host}")], keys, &[Alg::Rs256]);
+    r.audience = Some(audience);
+    Ok(Some(r))
+}
+
+fn logto(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(endpoint) = url(s, "LOGTO_ENDPOINT")? else {
+        return Ok(None);
+    };
+    let keys = jwks(s, "LOGTO_LOGIN_JWKS_URL", format!("{endpoint}/oidc/jwks"))?;
+    let mut r = base(
+        vec![format!("{endpoint}/oidc")],
+        keys,
+        &[Alg::Es384, Alg::Es256, Alg::Rs256],
+    );
+    r.audience = Some(required(s, "LOGTO_AUDIENCE")?);
+    Ok(Some(r))
+}
+
+fn okta(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(issuer) = url(s, "OKTA_ISSUER")? else {
+        return Ok(None);
+    };
+    let keys = jwks(s, "OKTA_LOGIN_JWKS_URL", format!("{issuer}/v1/keys"))?;
+    let mut r = base(vec![issuer], keys, &[Alg::Rs256]);
+    r.audience = Some(required(s, "OKTA_AUDIENCE")?);
+    // Okta access tokens carry the login in `sub` and the user id in `uid`.
+    r.user_claim = "uid".into();
+    Ok(Some(r))
+}
+
+fn zitadel(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(issuer) = url(s, "ZITADEL_ISSUER")? else {
+        return Ok(None);
+    };
+    let keys = jwks(
+        s,
+        "ZITADEL_LOGIN_JWKS_URL",
+        format!("{issuer}/oauth/v2/keys"),
+    )?;
+    let mut r = base(vec![issuer], keys, &[Alg::Rs256, Alg::Es256, Alg::EdDsa]);
+    r.audience = Some(required(s, "ZITADEL_AUDIENCE")?);
+    Ok(Some(r))
+}
+
+fn oidc(s: &dyn Settings) -> Result<Option<Rules>, ConfigError> {
+    let Some(issuer) = url(s, "OIDC_ISSUER")? else {
+        return Ok(None);
+    };
+    let keys = match url(s, "OIDC_JWKS_URL")? {
+        Some(u) => Keys::Jwks(u),
+        None => Keys::Discover(format!("{issuer}/.well-known/openid-configuration")),
+    };
+    let algs = match s.get("OIDC_ALGORITHMS") {
+        None => vec![Alg::Rs256, Alg::Es256],
+        Some(v) => v
+            .split(',')
+            .map(|a| Alg::parse(a).filter(|a| *a != Alg::Hs256))
+            .collect::<Option<Vec<_>>>()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "OIDC_ALGORITHMS",
+                    "expected RS256, ES256, ES384 or EdDSA, comma-separated",
+                )
+            })?,
+    };
+    let mut r = base(vec![issuer], keys, &algs);
+    r.audience = Some(required(s, "OIDC_AUDIENCE")?);
+    r.user_claim = s.get("OIDC_USER_CLAIM").unwrap_or_else(|| "sub".into());
+    Ok(Some(r))
+}
+
+/// The webhook provider `name`'s mapping facts.
+const fn spec(
+    name: &'static str,
+    p: &'static webhook::Spec,
+    switch: &'static str,
+    rules: fn(&dyn Settings) -> Result<Option<Rules>, ConfigError>,
+) -> LoginSpec {
+    LoginSpec {
+        name,
+        prefix: p.prefix,
+        id_prefixes: p.id_prefixes,
+        switch,
+        rules,
+    }
+}
+
+/// Every login provider; the route is `POST /login/<name>`.
+pub const ALL: &[LoginSpec] = &[
+    spec("clerk", &webhook::clerk::SPEC, "CLERK_FRONTEND_API", clerk),
+    spec(
+        "supabase",
+        &webhook::supabase::SPEC,
+        "SUPABASE_URL",
+        supabase,
+    ),
+    spec(
+        "auth0",
+        &webhook::auth0::SPEC,
+        "AUTH0_DOMAIN and AUTH0_AUDIENCE",
+        auth0,
+    ),
+    spec(
+        "firebase",
+        &webhook::firebase::SPEC,
+        "FIREBASE_PROJECT_ID",
+        firebase,
+    ),
+    spec("workos", &webhook::workos::SPEC, "WORKOS_CLIENT_ID", workos),
+    spec(
+        "stytch",
+        &webhook::stytch::SPEC,
+        "STYTCH_PROJECT_ID",
+        stytch,
+    ),
+    spec(
+        "kinde",
+        &webhook::kinde::SPEC,
+        "KINDE_DOMAIN and KINDE_AUDIENCE",
+        kinde,
+    ),
+    spec(
+        "logto",
+        &webhook::logto::SPEC,
+        "LOGTO_ENDPOINT and LOGTO_AUDIENCE",
+        logto,
+    ),
+    spec(
+        "okta",
+        &webhook::okta::SPEC,
+        "OKTA_ISSUER and OKTA_AUDIENCE",
+        okta,
+    ),
+    spec(
+        "zitadel",
+        &webhook::zitadel::SPEC,
+        "ZITADEL_ISSUER and ZITADEL_AUDIENCE",
+        zitadel,
+    ),
+    LoginSpec {
+        name: "oidc",
+        prefix: "OIDC",
+        id_prefixes: &[],
+        switch: "OIDC_ISSUER and OIDC_AUDIENCE",
+        rules: oidc,
+    },
+];
+
+/// Looks a login provider up by route name.
+pub fn provider(name: &str) -> Option<&'static LoginSpec> {
+    ALL.iter().find(|p| p.name == name)
+}
+
+/// The bearer token of an `Authorization` header, if it is one and not over the size limit.
+pub fn bearer(header: Option<&str>) -> Result<&str, Refusal> {
+    let h = header.ok_or("no Authorization header")?;
+    let (scheme, token) = h.trim().split_once(' ').ok_or("not a bearer token")?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("not a bearer token");
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err("empty token");
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err("token over 8 KiB");
+    }
+    Ok(token)
+}
+
+/// Checks verified claims against `rules` at `now` (Unix s); returns the provider's user id.
+pub fn check_claims<'a>(rules: &Rules, claims: &'a Value, now: i64) -> Result<&'a str, Refusal> {
+    let iss = text_at(claims, &["/iss"]).ok_or("no iss")?;
+    if !rules.issuers.iter().any(|i| i == iss) {
+        return Err("wrong issuer");
+    }
+    jwt::check_exp(claims, now, true).map_err(|_| "expired or no exp")?;
+    jwt::check_issued(claims, now, false).map_err(|_| "issued in the future")?;
+    if let Some(aud) = &rules.audience {
+        if !jwt::audience_matches(claims, aud) {
+            return Err("wrong audience");
+        }
+    }
+    if let (false, Some(azp)) = (rules.parties.is_empty(), text_at(claims, &["/azp"])) {
+        if !rules.parties.iter().any(|p| p == azp.trim_end_matches('/')) {
+            return Err("azp is not an authorized party");
+        }
+    }
+    if rules.authenticated_only
+        && !(jwt::audience_matches(claims, "authenticated")
+            && text_at(claims, &["/role"]).is_none_or(|r| r == "authenticated"))
+    {
+        return Err("not an authenticated user's token");
+    }
+    text_at(claims, &[&format!("/{}", rules.user_claim)])
+        .filter(|u| u.len() <= MAX_SUBJECT_BYTES)
+        .ok_or("no user id claim")
+}
+
+/// The display name and avatar the token's standard claims give.
+pub fn profile(claims: &Value) -> (Option<String>, Option<String>) {
+    let nick = crate::identity::pick_nick(
+        text_at(claims, &["/given_name"]),
+        text_at(claims, &["/family_name"]),
+        text_at(claims, &["/name", "/preferred_username", "/nickname"]),
+        text_at(claims, &["/email"]),
+    );
+    let face = text_at(claims, &["/picture"]).map(str::to_owned);
+    (nick, face)
+}
+
+/// The jwks URL in an OpenID discovery document.
+pub fn jwks_uri(doc: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(doc).ok()?;
+    text_at(&v, &["/jwks_uri"]).map(str::to_owned)
+}
+
+/// A webhook error as a token refusal (only the category is ever logged).
+pub fn refusal(e: &WebhookError) -> Refusal {
+    match e {
+        WebhookError::KeysUnavailable(_) => "signing keys unavailable",
+        WebhookError::Malformed(_) => "claims are not a JSON object",
+        _ => "bad signature or algorithm",
+    }
+}
