@@ -19,7 +19,7 @@ EMULATOR := target/release/tim-emulator
 EMULATOR_PORT ?= 8790
 DEV_PORT ?= 8787
 
-.PHONY: send dev dev-ports d1-local test build worker-artifacts FORCE tools rust-tools node-tools py-tools emulator unit e2e size clean bench bench-dev
+.PHONY: cli bench-backfill browser send dev dev-ports d1-local test build worker-artifacts FORCE tools rust-tools node-tools py-tools emulator unit e2e size clean bench bench-dev
 
 ## Runs the emulator and `wrangler dev` as one supervised unit (scripts/dev.mjs): refuses taken
 ## ports, points the Worker at EMULATOR_PORT, stops both when either exits or on Ctrl-C/SIGTERM/
@@ -33,6 +33,18 @@ dev: dev-ports rust-tools node-tools build emulator .dev.vars d1-local
 # Fails fast, before any build, when a port is taken.
 dev-ports:
 	@node scripts/dev.mjs --check-ports --emulator-port $(EMULATOR_PORT) --dev-port $(DEV_PORT)
+
+## Builds the command-line tool target/release/tim-onboard (backfill, usersig, check: docs/backfill.md).
+cli:
+	cargo build -p tim-onboard-cli --release --locked
+
+## 100,000 users from a file into the emulator at Tencent's quota (docs/backfill.md).
+bench-backfill: emulator
+	cargo run -p tim-onboard-cli --release --locked --example backfill_bench -- $(BENCH_BACKFILL_ARGS)
+
+## Debian's headless Chromium for the browser login test (tests/e2e/login-browser.test.mjs).
+browser:
+	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 ## Sends one provider's documented signup, signed with .dev.vars, to the Worker of `make dev`:
 ##   make send P=<provider> [E=<event>] [ID=<provider user id>]   (list: node scripts/send-webhook.mjs --help)
@@ -54,10 +66,14 @@ size:
 	@node scripts/check-size.mjs
 
 ## Benchmarks against the TypeScript Worker a user would write instead (bench/README.md): CPU per
-## signup in plain workerd, throughput, size, cold start, criterion microbenchmarks, a perf profile.
-## Writes bench/RESULTS.md. Options: make bench BENCH_ARGS="--quick" (or --n 5000 --skip micro,...).
+## signup and per login in plain workerd, throughput, size, cold start, criterion microbenchmarks,
+## a perf profile; then the queue-mode burst (bench/queue.mjs: 10,000 signups, about a minute) on
+## the same snapshot of build/ (bench/.work/ours).
+## Writes bench/RESULTS.md. Options: make bench BENCH_ARGS="--quick" (or --n 5000 --skip micro,...;
+## --quick also sends the queue burst 1,000 signups only) BENCH_QUEUE_ARGS="--n 2000".
 bench: tools build emulator
 	node bench/run.mjs $(BENCH_ARGS)
+	node bench/queue.mjs --build bench/.work/ours $(if $(findstring --no-write,$(BENCH_ARGS)),,--write) $(if $(findstring --quick,$(BENCH_ARGS)),--n 1000) $(BENCH_QUEUE_ARGS)
 
 ## Time to ready of `make dev` on an unchanged checkout: median of 5 runs (bench/dev-ready.mjs).
 bench-dev: node-tools

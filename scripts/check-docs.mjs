@@ -133,7 +133,9 @@ for (const t of REQUIRED_TARGETS) {
 
 const srcFiles = walk("src", (f) => /\.(rs|js|mjs)$/.test(f));
 const srcText = srcFiles.map(read).join("\n");
-const srcTokens = new Set(srcText.match(/[A-Z][A-Z0-9_]*[A-Z0-9]/g));
+// Settings read only by the command-line tool (cli/src) count as read too.
+const cliText = existsSync(join(ROOT, "cli/src")) ? walk("cli/src", (f) => /\.rs$/.test(f)).map(read).join("\n") : "";
+const srcTokens = new Set(`${srcText}\n${cliText}`.match(/[A-Z][A-Z0-9_]*[A-Z0-9]/g));
 
 // ---- Links and anchors ----------------------------------------------------------------------
 

@@ -101,9 +101,12 @@ pub fn base_url(get: &dyn Settings) -> Result<Option<String>, ConfigError> {
     let Some(v) = get.get(TIM_BASE_URL) else {
         return Ok(None);
     };
-    let rest = v
-        .strip_prefix("https://")
-        .or_else(|| v.strip_prefix("http://"));
+    // Plain http would send the admin UserSig in cleartext: only to this machine (the emulator).
+    let rest = v.strip_prefix("https://").or_else(|| {
+        crate::settings::is_loopback_http(&v)
+            .then(|| v.strip_prefix("http://"))
+            .flatten()
+    });
     match rest {
         Some(host)
             if !host.trim_end_matches('/').is_empty()
@@ -115,7 +118,7 @@ pub fn base_url(get: &dyn Settings) -> Result<Option<String>, ConfigError> {
         }
         _ => Err(ConfigError::invalid(
             TIM_BASE_URL,
-            "expected an origin such as https://host or http://127.0.0.1:8790",
+            "expected an origin such as https://host, or http:// only for 127.0.0.1, localhost or [::1]",
         )),
     }
 }
@@ -247,6 +250,8 @@ mod tests {
             (TIM_SDKAPPID, "0"),
             (TIM_REGION, "mars"),
             (TIM_BASE_URL, "ftp://x"),
+            (TIM_BASE_URL, "http://tencent.example.com"),
+            (TIM_BASE_URL, "http://127.0.0.1.evil.com:80"),
             (TIM_BASE_URL, "https://h/path"),
             (TIM_BASE_URL, "http://user:pw@h"),
             (TIM_USERSIG_TTL, "10"),

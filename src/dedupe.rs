@@ -51,6 +51,11 @@ impl Recent {
         }
     }
 
+    /// Forgets `key` (a signed attempt that failed, so its sender's retry is not a replay).
+    pub fn forget(&mut self, key: &str) {
+        self.expires.remove(key);
+    }
+
     /// Number of keys held.
     pub fn len(&self) -> usize {
         self.expires.len()

@@ -31,6 +31,9 @@ pub enum Event {
     Deleted(User),
     /// Any other event type (named): acknowledge and do nothing.
     Ignored(String),
+    /// An event of a batch that is not the JSON its provider documents (why); the others in the
+    /// delivery go on.
+    Invalid(String),
 }
 
 impl Event {
@@ -38,7 +41,7 @@ impl Event {
     pub fn user(&self) -> Option<&User> {
         match self {
             Event::Created(u) | Event::Updated(u) | Event::Deleted(u) => Some(u),
-            Event::Ignored(_) => None,
+            Event::Ignored(_) | Event::Invalid(_) => None,
         }
     }
 }

@@ -147,7 +147,7 @@ pub fn plan(rules: Rules<'_>, event: &Event) -> Result<Option<Planned>, UserIdEr
             OnDelete::Delete => (Op::Delete, u),
             OnDelete::Ignore => return Ok(None),
         },
-        Event::Updated(_) | Event::Ignored(_) => return Ok(None),
+        Event::Updated(_) | Event::Ignored(_) | Event::Invalid(_) => return Ok(None),
     };
     let user_id = identity::map_user_id(&user.user_id, rules.rule)?.user_id;
     // A deletion carries no profile, and none is kept for it.

@@ -69,20 +69,11 @@ pub type Refusal = &'static str;
 fn url(s: &dyn Settings, var: &'static str) -> Result<Option<String>, ConfigError> {
     match s.get(var) {
         None => Ok(None),
-        Some(v) if v.starts_with("https://") || is_loopback_http(&v) => {
+        Some(v) if v.starts_with("https://") || crate::settings::is_loopback_http(&v) => {
             Ok(Some(v.trim_end_matches('/').to_owned()))
         }
         Some(_) => Err(ConfigError::invalid(var, "expected an https:// URL")),
     }
-}
-
-fn is_loopback_http(v: &str) -> bool {
-    ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| {
-            v.strip_prefix(p)
-                .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
-        })
 }
 
 fn required(s: &dyn Settings, var: &'static str) -> Result<String, ConfigError> {

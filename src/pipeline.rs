@@ -16,7 +16,7 @@ use crate::ports::Io;
 use crate::region::{self, EdgeLocation, RegionSetting};
 use crate::settings::Settings;
 use crate::state::IsolateState;
-use crate::tim::RetryPolicy;
+use crate::tim::{ImportError, RetryPolicy};
 use crate::webhook::{Delivery, Keys, Provider, Received, WebhookError};
 use std::collections::{HashMap, HashSet};
 
@@ -36,9 +36,15 @@ enum Slot {
     Duplicate(String),
     /// Index into the jobs handed to the executor.
     Job(usize),
+    /// An event of a batch that can never be imported as sent (the others go on).
+    Rejected(AppError),
 }
 
 /// `POST /webhooks/<provider>`.
+///
+/// A signed attempt that fails with a 5xx is forgotten as a replay, so the sender's quick
+/// re-signed retry (even within the same second) is never refused as one; a captured copy of a
+/// successful request stays refused.
 pub async fn webhook<I: Io>(
     provider: Provider,
     req: &Request<'_>,
@@ -46,36 +52,42 @@ pub async fn webhook<I: Io>(
 ) -> Result<Response, AppError> {
     let started_ms = cx.io.now_ms();
     let received = verify(provider, req, cx).await?;
-    refuse_replay(provider, &received, cx)?;
-    let (slots, jobs) = plan(provider, received.events, cx)?;
+    let replay = refuse_replay(provider, &received, cx)?;
+    let result = answer(provider, received.events, started_ms, req, cx).await;
+    if let (Err(e), Some(key)) = (&result, replay) {
+        if e.status() >= 500 {
+            cx.state.recent.borrow_mut().forget(&key);
+        }
+    }
+    result
+}
+
+/// Plans, delivers and answers the events of one verified delivery.
+async fn answer<I: Io>(
+    provider: Provider,
+    events: Vec<Event>,
+    started_ms: u64,
+    req: &Request<'_>,
+    cx: &Ctx<'_, I>,
+) -> Result<Response, AppError> {
+    let single = events.len() == 1;
+    let (slots, jobs) = plan(provider, events, single, cx)?;
     let budget = (provider.name, provider.budget_ms);
     let (results, done) = deliver(budget, jobs, started_ms, &req.location, cx).await?;
+    // Anything that may succeed later fails the delivery, so the sender retries it; what was
+    // done meanwhile is answered `duplicate` then. A single event refused for good keeps its 4xx.
+    let retry_later = results.iter().find_map(|(_, a)| match a {
+        Applied::Failed(e @ ImportError::Rejected { .. }) if single => Some(e),
+        Applied::Failed(ImportError::Rejected { .. }) => None,
+        Applied::Failed(e) => Some(e),
+        _ => None,
+    });
+    if let Some(e) = retry_later {
+        return Err(e.clone().into());
+    }
     let mut answers: Vec<serde_json::Value> = slots
         .into_iter()
-        .map(|slot| match slot {
-            Slot::Ignored(kind) => serde_json::json!({ "status": "ignored", "event": kind }),
-            Slot::Duplicate(user_id) => {
-                serde_json::json!({ "status": "duplicate", "user_id": user_id })
-            }
-            Slot::Job(i) => {
-                let (job, stale) = match results.get(i) {
-                    Some((job, stale)) => (Some(job), *stale),
-                    None => (None, None),
-                };
-                let user_id = job.map(|j| j.user_id.as_str());
-                if let Some(reason) = stale {
-                    return serde_json::json!({ "status": "stale", "user_id": user_id, "reason": reason });
-                }
-                let status = match (done, job.map(|j| j.op)) {
-                    ("queued", _) => "queued",
-                    (_, Some(Op::SetProfile)) => "updated",
-                    (_, Some(Op::Kick)) => "kicked",
-                    (_, Some(Op::Delete)) => "deleted",
-                    _ => "imported",
-                };
-                serde_json::json!({ "status": status, "user_id": user_id })
-            }
-        })
+        .map(|slot| slot_answer(slot, &results, done))
         .collect();
     cx.io.log(
         &serde_json::json!({
@@ -101,6 +113,40 @@ pub async fn webhook<I: Io>(
             _ => serde_json::json!({ "status": "processed", "results": answers }),
         },
     ))
+}
+
+/// One event's entry in the answer.
+fn slot_answer(slot: Slot, results: &[Outcome], done: &str) -> serde_json::Value {
+    match slot {
+        Slot::Ignored(kind) => serde_json::json!({ "status": "ignored", "event": kind }),
+        Slot::Duplicate(user_id) => {
+            serde_json::json!({ "status": "duplicate", "user_id": user_id })
+        }
+        Slot::Rejected(e) => {
+            serde_json::json!({ "status": "rejected", "error": e.code(), "message": e.log_message() })
+        }
+        Slot::Job(i) => {
+            let Some((job, applied)) = results.get(i) else {
+                return serde_json::json!({ "status": "ignored" });
+            };
+            let user_id = job.user_id.as_str();
+            let status = match (applied, done, job.op) {
+                (Applied::Stale(reason), _, _) => {
+                    return serde_json::json!({ "status": "stale", "user_id": user_id, "reason": reason });
+                }
+                (Applied::Failed(e), _, _) => {
+                    let e = AppError::from(e.clone());
+                    return serde_json::json!({ "status": "rejected", "user_id": user_id, "error": e.code(), "message": e.log_message() });
+                }
+                (_, "queued", _) => "queued",
+                (_, _, Op::SetProfile) => "updated",
+                (_, _, Op::Kick) => "kicked",
+                (_, _, Op::Delete) => "deleted",
+                _ => "imported",
+            };
+            serde_json::json!({ "status": status, "user_id": user_id })
+        }
+    }
 }
 
 /// Reads the provider's settings and the body, then verifies and parses the delivery.
@@ -135,9 +181,9 @@ fn refuse_replay<I: Io>(
     provider: Provider,
     received: &Received,
     cx: &Ctx<'_, I>,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     let Some(key) = &received.replay_key else {
-        return Ok(());
+        return Ok(None);
     };
     let key = format!("replay:{}:{key}", provider.name);
     let now = cx.io.now_ms();
@@ -145,8 +191,8 @@ fn refuse_replay<I: Io>(
     if recent.seen(&key, now) {
         return Err(WebhookError::Replayed.into());
     }
-    recent.remember(key, now);
-    Ok(())
+    recent.remember(key.clone(), now);
+    Ok(Some(key))
 }
 
 /// Maps each event to its answer slot and the jobs to run; redeliveries of imported events are
@@ -154,6 +200,7 @@ fn refuse_replay<I: Io>(
 fn plan<I: Io>(
     provider: Provider,
     events: Vec<Event>,
+    single: bool,
     cx: &Ctx<'_, I>,
 ) -> Result<(Vec<Slot>, Vec<Job>), AppError> {
     let mut rule = None;
@@ -164,6 +211,13 @@ fn plan<I: Io>(
         let name = match &event {
             Event::Ignored(kind) => {
                 slots.push(Slot::Ignored(kind.clone()));
+                continue;
+            }
+            Event::Invalid(why) if single => {
+                return Err(WebhookError::Malformed(why.clone()).into())
+            }
+            Event::Invalid(why) => {
+                slots.push(Slot::Rejected(WebhookError::Malformed(why.clone()).into()));
                 continue;
             }
             Event::Created(_) => "user.created",
@@ -182,7 +236,16 @@ fn plan<I: Io>(
             rule,
             on_delete: *on_delete,
         };
-        let Some(planned) = job::plan(rules, &event)? else {
+        let planned = match job::plan(rules, &event) {
+            Ok(p) => p,
+            Err(e) if single => return Err(e.into()),
+            // One user whose ID cannot be mapped must not cost the others their import.
+            Err(e) => {
+                slots.push(Slot::Rejected(e.into()));
+                continue;
+            }
+        };
+        let Some(planned) = planned else {
             slots.push(Slot::Ignored(name.to_owned()));
             continue;
         };
@@ -228,7 +291,10 @@ pub async fn deliver<I: Io>(
             for key in jobs.iter().filter_map(Job::dedupe_key) {
                 recent.remember(key, now);
             }
-            Ok((jobs.into_iter().map(|j| (j, None)).collect(), "queued"))
+            Ok((
+                jobs.into_iter().map(|j| (j, Applied::Done)).collect(),
+                "queued",
+            ))
         }
         Err(why) => {
             cx.io.log(
@@ -267,11 +333,22 @@ pub fn endpoints_for(
     region::endpoints(cfg.region, cfg.base_url.as_deref(), &loc, remembered)
 }
 
-/// A job and, when it was not run because a newer event or a deletion was already applied, why.
-pub type Outcome = (Job, Option<&'static str>);
+/// What became of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Done (or queued).
+    Done,
+    /// Not run: a newer event or a deletion was already applied (why).
+    Stale(&'static str),
+    /// Tencent refused it or could not be reached.
+    Failed(ImportError),
+}
 
-/// Runs the jobs that are not stale; the first failure fails the delivery (the sender retries
-/// it whole, and re-importing what already succeeded is harmless).
+/// A job and what became of it.
+pub type Outcome = (Job, Applied);
+
+/// Runs the jobs that are not stale, all of them even when one fails, importing several in
+/// `multiaccount_import` batches so a large delivery finishes inside the sender's budget.
 ///
 /// The retry budget runs from `started_ms`, the request's arrival, so key fetches count against
 /// the sender's timeout too.
@@ -304,27 +381,36 @@ async fn run<I: Io>(
             budget_ms: budget.1,
             ..RetryPolicy::default()
         },
-        stop_at_first_failure: true,
-        batch: false,
+        stop_at_first_failure: false,
+        batch: runnable.len() > 1,
     };
     let mut exec = Executor::new(runnable, endpoints, policy, started_ms);
     drive::drive(&mut exec, &tencent(&cfg, cx.state, false), cx.io).await;
     let mut done = Vec::new();
-    for (job, result) in exec.finish() {
-        match result {
-            JobResult::Done { region } => {
+    let mut ran = exec.finish().into_iter();
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for (job, stale) in jobs.into_iter().zip(stale) {
+        let applied = match (stale, ran.next()) {
+            (Some(why), _) => Applied::Stale(why),
+            (None, Some((_, JobResult::Done { region }))) => {
                 if let Some(key) = job.dedupe_key() {
                     cx.state.recent.borrow_mut().remember(key, cx.io.now_ms());
                 }
                 remember_region(&cfg, region, nearest, cx);
-                done.push(job);
+                done.push(job.clone());
+                Applied::Done
             }
-            JobResult::Failed(e) => return Err(e.into()),
-            JobResult::NotStarted => {}
-        }
+            (None, Some((_, JobResult::Failed(e)))) => Applied::Failed(e),
+            (None, _) => Applied::Failed(ImportError::Unavailable {
+                last: "not started".into(),
+                retry_after_s: 30,
+                rate_limited: false,
+            }),
+        };
+        outcomes.push((job, applied));
     }
     record_applied(&done, &known, cx).await;
-    Ok(jobs.into_iter().zip(stale).collect())
+    Ok(outcomes)
 }
 
 /// What was last applied to these jobs' users: from D1 when bound (the durable record), else

@@ -904,4 +904,122 @@ mod tests {
         io.queue_down.set(true);
         assert_eq!(fresh(DOC, &env(&[]), &io).status, 503);
     }
+
+    fn okta(events: serde_json::Value, io: &FakeIo, state: &IsolateState) -> Response {
+        let h: &[(&str, &str)] = &[("authorization", "okta-s3cret")];
+        let body = serde_json::json!({ "data": { "events": events } }).to_string();
+        let req = Request {
+            method: "POST",
+            path: "/webhooks/okta",
+            query: "",
+            headers: &h,
+            body: Some(body.as_bytes()),
+            location: EdgeLocation::default().into(),
+        };
+        block_on(handle(
+            &req,
+            &env(&[("OKTA_WEBHOOK_SECRET", "okta-s3cret")]),
+            state,
+            io,
+        ))
+    }
+
+    fn created(id: &str) -> serde_json::Value {
+        serde_json::json!({
+            "uuid": format!("ev-{id}"), "eventType": "user.lifecycle.create",
+            "target": [{ "type": "User", "id": id, "displayName": format!("User {id}") }],
+        })
+    }
+
+    #[test]
+    fn one_bad_event_does_not_cost_the_others_and_a_batch_is_one_call() {
+        let io = FakeIo::new(vec![Ok((
+            200,
+            r#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","FailAccounts":[]}"#,
+        ))]);
+        let bad = serde_json::json!({ "uuid": "ev-x", "eventType": "user.lifecycle.create", "target": [] });
+        let r = okta(
+            serde_json::json!([created("00ua"), bad, created("00uc")]),
+            &io,
+            &IsolateState::default(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = json(&r);
+        let statuses: Vec<&str> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["imported", "rejected", "imported"]);
+        assert_eq!(v["results"][1]["error"], "malformed_payload");
+        let calls = io.calls.borrow();
+        assert_eq!(
+            calls.len(),
+            1,
+            "20 signups are one multiaccount_import, not 20 calls"
+        );
+        assert!(calls[0].0.contains("multiaccount_import"));
+    }
+
+    #[test]
+    fn a_permanently_refused_user_is_reported_and_the_rest_imported() {
+        let io = FakeIo::new(vec![
+            Ok((
+                200,
+                r#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","FailAccounts":["00ub"]}"#,
+            )),
+            fail(40601),
+        ]);
+        let r = okta(
+            serde_json::json!([created("00ua"), created("00ub"), created("00uc")]),
+            &io,
+            &IsolateState::default(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = json(&r);
+        assert_eq!(v["results"][1]["status"], "rejected");
+        assert_eq!(v["results"][1]["error"], "tencent_rejected_account");
+        assert_eq!(
+            (
+                v["results"][0]["status"].as_str(),
+                v["results"][2]["status"].as_str()
+            ),
+            (Some("imported"), Some("imported"))
+        );
+        // Something that may succeed later still fails the delivery, so the sender retries it;
+        // what was imported meanwhile is then a duplicate.
+        let io = FakeIo::new(vec![fail(70403)]);
+        let state = IsolateState::default();
+        let r = okta(
+            serde_json::json!([created("00ua"), created("00ub")]),
+            &io,
+            &state,
+        );
+        assert_eq!(r.status, 502);
+    }
+
+    #[test]
+    fn a_quick_retry_of_a_failed_attempt_is_not_a_replay_but_a_copy_of_a_success_is() {
+        let mut script = vec![Err(TransportError::Status(502)); 6];
+        script.push(OK);
+        let io = FakeIo::new(script);
+        let state = IsolateState::default();
+        let e = env(&[("CLERK_USERID_PREFIX", "")]);
+        // The first attempt exhausts its retries: 503.
+        let start = io.now.get();
+        let first = deliver_as("msg_retry", DOC, &e, &state, &io, EdgeLocation::default());
+        assert_eq!(first.status, 503, "{}", first.body);
+        // The same signed bytes again (signed in the same second): the sender's retry, accepted.
+        io.now.set(start);
+        let retry = deliver_as("msg_retry", DOC, &e, &state, &io, EdgeLocation::default());
+        assert_eq!(json(&retry)["status"], "imported", "{}", retry.body);
+        // A captured copy of that successful request stays refused.
+        io.now.set(start);
+        let copy = deliver_as("msg_retry", DOC, &e, &state, &io, EdgeLocation::default());
+        assert_eq!(
+            (copy.status, json(&copy)["error"].as_str()),
+            (401, Some("replayed"))
+        );
+    }
 }

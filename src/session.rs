@@ -131,11 +131,7 @@ async fn discover<I: Io>(doc_url: &str, cx: &Ctx<'_, I>) -> Result<String, AppEr
     let uri = (status == 200)
         .then(|| login::jwks_uri(&body))
         .flatten()
-        .filter(|u| {
-            u.starts_with("https://")
-                || u.starts_with("http://127.0.0.1")
-                || u.starts_with("http://localhost")
-        })
+        .filter(|u| u.starts_with("https://") || crate::settings::is_loopback_http(u))
         .ok_or_else(|| unavailable(format!("{doc_url} names no jwks_uri")))?;
     cx.state
         .discovered
@@ -179,19 +175,20 @@ async fn ensure_account<I: Io>(
     let user_id = job.user_id.clone();
     let started = cx.io.now_ms();
     let location = crate::http::Location::Known(Default::default());
-    match pipeline::deliver(
-        (spec.name, IMPORT_BUDGET_MS),
-        vec![job],
-        started,
-        &location,
-        cx,
-    )
-    .await
-    {
-        Ok(_) => cx.state.remember_known(&user_id),
+    let budget = (spec.name, IMPORT_BUDGET_MS);
+    let delivered = pipeline::deliver(budget, vec![job], started, &location, cx).await;
+    let failure = match delivered {
+        Ok((outcomes, _)) => outcomes.into_iter().find_map(|(_, a)| match a {
+            pipeline::Applied::Failed(e) => Some(AppError::from(e)),
+            _ => None,
+        }),
+        Err(e) => Some(e),
+    };
+    match failure {
+        None => cx.state.remember_known(&user_id),
         // The SDK registers an unknown UserID at its first login anyway: the login goes on,
         // and the next one tries the import again.
-        Err(e) => cx.io.log(&format!(
+        Some(e) => cx.io.log(&format!(
             "tim-onboard: login of user {user_id}: just-in-time import failed: {}",
             e.log_message()
         )),

@@ -63,6 +63,23 @@ impl ConfigError {
     }
 }
 
+/// True for `http://` URLs whose host is this machine (127.0.0.1, localhost, [::1]), compared
+/// exactly: no userinfo (`http://localhost:@evil`), no look-alike (`http://127.0.0.1.evil`).
+pub fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
 /// Test helper: settings from a `(name, value)` table.
 #[cfg(test)]
 pub fn table<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
@@ -94,5 +111,26 @@ mod tests {
         let e = ConfigError::invalid(format!("{}_MODE", "P"), "expected auto");
         assert_eq!(e.var(), "P_MODE");
         assert_eq!(e.to_string(), "P_MODE is invalid: expected auto");
+    }
+
+    #[test]
+    fn only_this_machine_may_be_plain_http() {
+        for ok in [
+            "http://127.0.0.1:8790/jwks",
+            "http://localhost",
+            "http://[::1]:9/x",
+        ] {
+            assert!(is_loopback_http(ok), "{ok}");
+        }
+        for bad in [
+            "http://localhost:@192.0.2.2:80/jwks",
+            "http://127.0.0.1@192.0.2.2/jwks",
+            "http://127.0.0.1.evil.example/jwks",
+            "http://evil.example/127.0.0.1",
+            "https://127.0.0.1",
+            "http://",
+        ] {
+            assert!(!is_loopback_http(bad), "{bad}");
+        }
     }
 }

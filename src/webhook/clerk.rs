@@ -63,19 +63,27 @@ struct Envelope<'a> {
 #[derive(Deserialize)]
 struct RawUser {
     id: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient")]
     first_name: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient")]
     last_name: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient")]
     username: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient")]
     image_url: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient")]
     profile_image_url: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient")]
     primary_email_address_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::lenient_list")]
     email_addresses: Vec<Email>,
 }
 
 #[derive(Deserialize)]
 struct Email {
+    #[serde(default, deserialize_with = "super::lenient")]
     id: Option<String>,
+    #[serde(default, deserialize_with = "super::lenient")]
     email_address: Option<String>,
 }
 
@@ -274,5 +282,32 @@ mod tests {
         assert_eq!(receive(&cfg, &d), Err(WebhookError::BadSignature));
         let bad = |_: &str| Some("not-a-secret!".to_owned());
         assert_eq!(config(&bad).unwrap_err().var(), SECRET);
+    }
+
+    #[test]
+    fn cosmetic_fields_of_unexpected_types_are_dropped_not_fatal() {
+        let body = DOCUMENTED
+            .replace("\"first_name\": \"Example\"", "\"first_name\": {\"x\": 1}")
+            .replace(
+                "\"image_url\": \"https://img.clerk.com/xxxxxx\"",
+                "\"image_url\": 7",
+            );
+        let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["data"]["email_addresses"] = serde_json::Value::Null;
+        let u = signup(&v.to_string());
+        assert_eq!(u.user_id, "user_29w83sxmDNGwOuEthce5gg56FcC");
+        assert_eq!(
+            u.nick.as_deref(),
+            Some("Example"),
+            "last_name is still used"
+        );
+        assert_eq!(
+            u.face_url.as_deref(),
+            Some("https://www.gravatar.com/avatar?d=mp"),
+            "profile_image_url backs image_url"
+        );
+        // The id is not cosmetic: of the wrong type, the delivery is refused.
+        v["data"]["id"] = serde_json::json!(5);
+        assert!(parse(v.to_string().as_bytes(), None).is_err());
     }
 }

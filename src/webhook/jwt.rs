@@ -479,12 +479,7 @@ pub fn jwks_url_setting(
     let Some(url) = get.get(var) else {
         return Ok(default);
     };
-    let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
-        .iter()
-        .any(|p| {
-            url.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
+    let local = crate::settings::is_loopback_http(&url);
     if (url.starts_with("https://") && url.len() > "https://".len()) || local {
         Ok(url)
     } else {

@@ -46,7 +46,11 @@ pub const JWKS_URL: &str = "KINDE_JWKS_URL";
 #[derive(Debug)]
 pub struct Config {
     jwks_url: String,
+    issuer: String,
 }
+
+/// How old a token without `exp` may be: Kinde redelivers failed webhooks for up to three days.
+pub const MAX_AGE_S: i64 = 3 * 86_400;
 
 /// Reads Kinde's settings; `None` when `KINDE_DOMAIN` is unset.
 pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
@@ -74,6 +78,7 @@ pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     let default = format!("https://{}/.well-known/jwks", host.to_ascii_lowercase());
     Ok(Some(Config {
         jwks_url: jwt::jwks_url_setting(get, JWKS_URL, default)?,
+        issuer: format!("https://{}", host.to_ascii_lowercase()),
     }))
 }
 
@@ -105,6 +110,23 @@ pub fn parse(claims: &Value, webhook_id: Option<String>) -> Result<Event, Webhoo
     }))
 }
 
+/// A token signed for another Kinde business is not ours, even with a key we trust; and without
+/// `exp` a captured token would be valid forever, so one issued before Kinde's redelivery window
+/// is stale.
+fn check_origin_and_age(claims: &Value, issuer: &str, now: i64) -> Result<(), WebhookError> {
+    if super::text_at(claims, &["/iss"]).is_some_and(|iss| iss.trim_end_matches('/') != issuer) {
+        return Err(WebhookError::BadSignature);
+    }
+    if jwt::numeric_date(claims, "exp")?.is_none() {
+        let issued = jwt::numeric_date(claims, "iat")?
+            .or_else(|| super::time_at(claims, &["/timestamp", "/event_timestamp"]));
+        if let Some(t) = issued.filter(|t| now.saturating_sub(*t) > MAX_AGE_S) {
+            return Err(WebhookError::StaleTimestamp(now.saturating_sub(t)));
+        }
+    }
+    Ok(())
+}
+
 /// Verifies a Kinde delivery (the body is the token) and reads it.
 pub async fn receive<K: KeyIo>(
     cfg: &Config,
@@ -116,6 +138,7 @@ pub async fn receive<K: KeyIo>(
     // Kinde's examples carry no `exp`; when a token has one (or `iat`/`nbf`), it is honoured.
     jwt::check_exp(&claims, d.now, false)?;
     jwt::check_issued(&claims, d.now, false)?;
+    check_origin_and_age(&claims, &cfg.issuer, d.now)?;
     let webhook_id = d
         .headers
         .get("webhook-id")
@@ -328,10 +351,10 @@ mod tests {
         // Published a minute later: picked up on the next unknown-kid token.
         *io.jwks.borrow_mut() = Ok((200, JWKS_ROTATED.to_owned()));
         io.now_ms.set(io.now_ms.get() + jwt::MIN_REFRESH_MS);
-        // (a Firebase-shaped payload: verified, then refused as having no Kinde type)
+        // (a Firebase-shaped payload: verified with the new key, then refused for its foreign iss)
         assert!(matches!(
             deliver_with(FIREBASE_ROTATED, &[], IAT, &cache, &io),
-            Err(WebhookError::Malformed(_))
+            Err(WebhookError::BadSignature)
         ));
         assert_eq!(io.fetches(), 3);
         let io = FakeKeys::new(JWKS);
@@ -385,5 +408,30 @@ mod tests {
             _ => None,
         };
         assert_eq!(config(&get).unwrap_err().var(), JWKS_URL);
+    }
+
+    #[test]
+    fn foreign_issuers_and_old_tokens_without_exp_are_refused() {
+        let iss = "https://myapp.kinde.com";
+        let now = 1_800_000_000;
+        let ok = serde_json::json!({ "iss": iss, "iat": now - 60 });
+        assert_eq!(check_origin_and_age(&ok, iss, now), Ok(()));
+        let foreign = serde_json::json!({ "iss": "https://other.kinde.com", "iat": now });
+        assert_eq!(
+            check_origin_and_age(&foreign, iss, now),
+            Err(WebhookError::BadSignature)
+        );
+        let old = serde_json::json!({ "iat": now - MAX_AGE_S - 1 });
+        assert!(matches!(
+            check_origin_and_age(&old, iss, now),
+            Err(WebhookError::StaleTimestamp(_))
+        ));
+        let old_with_exp = serde_json::json!({ "iat": now - MAX_AGE_S - 1, "exp": now + 60 });
+        assert_eq!(check_origin_and_age(&old_with_exp, iss, now), Ok(()));
+        // The documented event carries its time in `timestamp`: fine then, stale years later.
+        let documented: serde_json::Value = serde_json::from_str(DOCUMENTED).unwrap();
+        let at = super::super::time_at(&documented, &["/timestamp"]).unwrap();
+        assert_eq!(check_origin_and_age(&documented, iss, at + 60), Ok(()));
+        assert!(check_origin_and_age(&documented, iss, at + MAX_AGE_S + 1).is_err());
     }
 }

@@ -128,6 +128,16 @@ pub fn malformed(msg: impl Into<String>) -> WebhookError {
     WebhookError::Malformed(msg.into())
 }
 
+/// One event of a batch, or [`Event::Invalid`] with why: a bad event must not cost the rest of
+/// the delivery (senders do not retry a 4xx, so the good events would be lost).
+pub fn or_invalid(parsed: Result<Event, WebhookError>) -> Event {
+    match parsed {
+        Ok(e) => e,
+        Err(WebhookError::Malformed(why)) => Event::Invalid(why),
+        Err(other) => Event::Invalid(other.to_string()),
+    }
+}
+
 /// The first non-blank string at any of `pointers` (JSON Pointers) in a verified payload or
 /// token; values of other types count as absent. The one JSON accessor every provider uses.
 pub fn text_at<'a>(v: &'a serde_json::Value, pointers: &[&str]) -> Option<&'a str> {
@@ -147,6 +157,30 @@ pub fn user_data<'a, T: serde::Deserialize<'a>>(
     let data = data.ok_or_else(|| malformed(format!("{kind} without data")))?;
     serde_json::from_str(data.get())
         .map_err(|e| malformed(format!("data is not a {provider} user: {e}")))
+}
+
+/// Serde helper for cosmetic fields: a value of an unexpected type (an object where a name was
+/// documented, a number for a URL) counts as absent instead of refusing the whole user.
+pub fn lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v: serde_json::Value = serde::Deserialize::deserialize(d)?;
+    Ok(v.as_str().map(str::to_owned))
+}
+
+/// Serde helper for cosmetic lists: `null` or a non-list is empty, and entries that do not read
+/// as `T` are skipped.
+pub fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v: serde_json::Value = serde::Deserialize::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|i| serde_json::from_value(i).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 /// Unix seconds of the first ISO 8601 date-time (with an offset) at any of `pointers`: the event

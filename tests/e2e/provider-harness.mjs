@@ -366,6 +366,8 @@ export const firebaseBody = (jwt) => JSON.stringify({ data: { jwt } });
 /** The documented Kinde user.created claims with overrides of `data.user` and top-level claims. */
 export function kindeClaims({ user = {}, claims = {} } = {}) {
   const c = fixture("kinde_user_created.json");
+  // A real delivery's time: the Worker refuses tokens without `exp` older than Kinde's redelivery window.
+  c.timestamp = new Date().toISOString();
   Object.assign(c.data.user, user);
   return Object.assign(c, claims);
 }

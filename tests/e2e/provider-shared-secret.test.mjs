@@ -179,8 +179,9 @@ describe("auth0", () => {
   test("auth0: a batch whose 2nd import keeps failing is 503; the resend imports only the 2nd", opts, async () => {
     const batch = logs().map((l) => ({ ...l, log_id: newId("log") }));
     const body = batch.map((l) => JSON.stringify(l)).join("\n");
-    // 1st import succeeds, then Tencent answers 70500 (transient) until the budget is spent.
-    await s.faults({ script: ["ok", ...Array(8).fill("70500")] });
+    // The batch call lists both accounts in FailAccounts; each is then tried alone: the 1st
+    // import succeeds, the 2nd gets 70500 (transient) until the budget is spent.
+    await s.faults({ script: ["fail_accounts", "ok", ...Array(8).fill("70500")] });
     const res = await send(body);
     assert.equal(res.status, 503, res.text);
     assert.equal(res.json?.error, "tencent_unavailable", res.text);
