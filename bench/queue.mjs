@@ -1,13 +1,19 @@
 #!/usr/bin/env node
-// The queue-mode scenario (issue 9), not part of `make bench`: N signups in one burst through the
-// Worker in queue mode, against a faulty upstream. Prints a small markdown table: time until every
-// signup is imported, Tencent calls used (against the ideal N/100 batch calls), rate-limit breaches,
-// and the webhook latency the senders saw while Tencent was failing.
+// The queue-mode scenario (issue 9; `make bench` runs it after bench/run.mjs): N signups in one
+// burst through the Worker in queue mode, against a faulty upstream. Prints a small markdown table:
+// time until every signup is imported, Tencent calls used (against the ideal N/100 batch calls, and
+// per 10,000 signups), rate-limit breaches, the webhook latency the senders saw while Tencent was
+// failing, and how busy the rest of the machine was meanwhile.
 //
 //   node bench/queue.mjs [--n 10000] [--concurrency 64] [--faults mix|none] [--seed 9]
-//                        [--deadline 600] [--json]
+//                        [--deadline 600] [--build build] [--json] [--write]
 //
-// It runs the built Worker (build/index.js + build/index_bg.wasm) on workerd through Miniflare,
+// --build: the directory holding the Worker's index.js and index_bg.wasm (read once at the start;
+// `make bench` passes bench/.work/ours, bench/run.mjs's snapshot, so both measure the same build).
+// --write: also put the table into bench/RESULTS.md, between its own markers right after
+// bench/run.mjs's generated block (the hand-written findings below are left alone).
+//
+// It runs the built Worker (index.js + index_bg.wasm of --build) on workerd through Miniflare,
 // with Miniflare's LOCAL Queues and D1 (max_batch_size 100, max_batch_timeout 1 s, max_retries 10,
 // a dead-letter queue, as in wrangler.toml): Cloudflare's Queues batch, deliver and scale
 // consumers differently, so the time to import is this machine's and Miniflare's, not production's.
@@ -19,9 +25,9 @@
 //
 // Prerequisites: `make build`, `cargo build -p tim-emulator --release`, `npm ci`.
 
-import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +45,8 @@ const { values: opt } = parseArgs({
     seed: { type: "string", default: "9" },
     deadline: { type: "string", default: "600" },
     json: { type: "boolean", default: false },
+    write: { type: "boolean", default: false },
+    build: { type: "string", default: "build" },
   },
 });
 const N = Number(opt.n);
@@ -69,9 +77,66 @@ const FAULTS = {
 const log = (...a) => console.error(...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-for (const p of ["build/index.js", "build/index_bg.wasm", "target/release/tim-emulator"]) {
-  if (!existsSync(join(ROOT, p))) throw new Error(`missing ${p}: run \`make build\` and \`cargo build -p tim-emulator --release\``);
+// ------------------------------------------------------------------------------------------------
+// CPU accounting from /proc: this process's tree (driver, emulator, Miniflare's workerd) and the
+// whole machine, to tell how busy everything else on the (shared) machine was during the burst.
+// ------------------------------------------------------------------------------------------------
+
+const CLK_TCK = 100; // USER_HZ
+
+/** { pid: { ppid, comm, cpuUs } } for every process (utime + stime of all its threads). */
+function processes() {
+  const out = {};
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[d] = { ppid: f[1], comm, cpuUs: ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK };
+    } catch {}
+  }
+  return out;
 }
+
+/** CPU (us) of this process and its descendants; `workerd`: the part in workerd processes. */
+function treeCpu() {
+  const procs = processes();
+  const mine = new Set([String(process.pid)]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, p] of Object.entries(procs)) {
+      if (!mine.has(pid) && mine.has(p.ppid)) {
+        mine.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let total = 0;
+  let workerd = 0;
+  for (const pid of mine) {
+    const p = procs[pid];
+    if (!p) continue;
+    total += p.cpuUs;
+    if (p.comm.startsWith("workerd")) workerd += p.cpuUs;
+  }
+  return { total, workerd };
+}
+
+/** Busy microseconds of the whole machine (/proc/stat). */
+function machineBusyUs() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] ?? 0);
+  return ((f.slice(0, 8).reduce((a, b) => a + b, 0) - idle) * 1e6) / CLK_TCK;
+}
+
+const BUILD = resolve(ROOT, opt.build);
+for (const p of [join(BUILD, "index.js"), join(BUILD, "index_bg.wasm"), EMULATOR]) {
+  if (!existsSync(p)) throw new Error(`missing ${p}: run \`make build\` and \`cargo build -p tim-emulator --release\``);
+}
+// Read once: a concurrent rebuild cannot change what is measured.
+const WORKER_JS = readFileSync(join(BUILD, "index.js"));
+const WORKER_WASM = readFileSync(join(BUILD, "index_bg.wasm"));
 
 // ------------------------------------------------------------------------------------------------
 // The emulator
@@ -125,10 +190,10 @@ async function startEmulator() {
 async function startWorker(emulatorUrl, logs) {
   const mf = new Miniflare({
     modules: [
-      { type: "ESModule", path: join(ROOT, "build/index.js") },
-      { type: "CompiledWasm", path: join(ROOT, "build/index_bg.wasm") },
+      { type: "ESModule", path: join(BUILD, "index.js"), contents: WORKER_JS },
+      { type: "CompiledWasm", path: join(BUILD, "index_bg.wasm"), contents: WORKER_WASM },
     ],
-    modulesRoot: join(ROOT, "build"),
+    modulesRoot: BUILD,
     compatibilityDate: "2026-04-20",
     bindings: {
       TIM_SDKAPPID: SDKAPPID,
@@ -204,6 +269,8 @@ async function main() {
     const want = new Set(deliveries.map((d) => d.userId));
 
     log(`sending ${N} signups at concurrency ${CONCURRENCY} (faults: ${opt.faults}) ...`);
+    const cpu0 = treeCpu();
+    const busy0 = machineBusyUs();
     const t0 = performance.now();
     const burst = await drive({ baseUrl: worker.url, path: "/webhooks/clerk", deliveries, concurrency: CONCURRENCY });
     const sentMs = performance.now() - t0;
@@ -225,6 +292,9 @@ async function main() {
       }
       await sleep(250);
     }
+    const doneMs = performance.now() - t0;
+    const cpu1 = treeCpu();
+    const busy1 = machineBusyUs();
     // Let calls in flight (e.g. a batch re-sent after a truncated reply) finish before counting.
     let total = (await emulator.control("GET", "/_emulator/calls")).total;
     for (let quiet = 0; quiet < 8; ) {
@@ -262,8 +332,21 @@ async function main() {
       breaches: Object.values(stats.breaches).reduce((a, b) => a + b, 0),
       deadLetters: dl.count,
       consumer: consumerSummary(logs),
+      // From the first send until every signup was imported (or the deadline).
+      windowS: doneMs / 1000,
+      workerdCpuPerSignupUs: (cpu1.workerd - cpu0.workerd) / N,
+      treeCores: (cpu1.total - cpu0.total) / (doneMs * 1000),
+      otherCores: Math.max(0, busy1 - busy0 - (cpu1.total - cpu0.total)) / (doneMs * 1000),
+      date: STARTED,
+      wasm: createHash("sha256").update(WORKER_WASM).digest("hex").slice(0, 12),
     };
+    r.tencentCalls = r.batchCalls + r.singleCalls;
+    r.callsPer10k = (r.tencentCalls * 10000) / N;
     print(r);
+    if (opt.write) {
+      writeResults(r);
+      log("wrote the queue table into bench/RESULTS.md");
+    }
     if (burst.failures.length) log(`first non-2xx answer: ${JSON.stringify(burst.failures[0]).slice(0, 300)}`);
     return r.importedS === null || r.non2xx > 0 || r.duplicates > 0 || r.breaches > 0 ? 1 : 0;
   } finally {
@@ -272,15 +355,19 @@ async function main() {
   }
 }
 
-function print(r) {
-  if (opt.json) {
-    console.log(JSON.stringify(r, null, 2));
-    return;
-  }
+const STARTED = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+
+function lines(r) {
   const f1 = (x) => (x === null ? "not within the deadline" : x.toFixed(1));
   const cpus = os.cpus();
-  const lines = [
+  const head = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout?.trim();
+  const dirty = spawnSync("git", ["status", "--porcelain"], { cwd: ROOT, encoding: "utf8" }).stdout?.trim();
+  const per10k = (x) => ((x * 10000) / r.n).toFixed(0);
+  return [
     `### Queue mode: ${r.n.toLocaleString("en")} signups in one burst (Miniflare local Queues + D1)`,
+    "",
+    `Run: ${r.date} · commit ${head || "none"}${dirty ? " (with uncommitted changes)" : ""} · ours wasm sha256 ${r.wasm} · ` +
+      `\`node bench/queue.mjs --n ${r.n} --concurrency ${r.concurrency} --faults ${r.faults} --seed ${r.seed}${opt.build !== "build" ? ` --build ${opt.build}` : ""}\``,
     "",
     `Faults: ${r.faults === "mix" ? "5% HTTP 502, 5% ErrorCode 70169, 5% truncated JSON per call; 10% FailAccounts per batched account; slow first calls" : "none"} (seed ${r.seed}). ` +
       `Concurrency ${r.concurrency}; ${cpus[0]?.model ?? "?"} x ${cpus.length}; node ${process.version}.`,
@@ -290,6 +377,7 @@ function print(r) {
     `| burst sent (all answered) | ${r.sentS.toFixed(1)} s (${Math.round(r.sendRate)} signups/s), ${r.non2xx} non-2xx |`,
     `| webhook latency p50 / p99 / max | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} ms |`,
     `| all imported after (from the first send) | ${f1(r.importedS)} s (${r.imported}/${r.n}) |`,
+    `| Tencent calls per 10,000 signups | ${per10k(r.tencentCalls)} (${per10k(r.batchCalls)} multiaccount_import + ${per10k(r.singleCalls)} account_import; ideal 100, direct mode 10,000) |`,
     `| Tencent calls: multiaccount_import | ${r.batchCalls} (ideal ${Math.ceil(r.n / 100)}, bound ${Math.ceil((r.n / 100) * 1.5)}) |`,
     `| Tencent calls: account_import (FailAccounts follow-ups) | ${r.singleCalls} (${r.failAccounts} FailAccounts entries) |`,
     `| calls with an injected fault | ${r.faultedCalls} |`,
@@ -297,8 +385,34 @@ function print(r) {
     `| duplicate accounts / repeated imports (after truncated replies) | ${r.duplicates} / ${r.repeatedImports} |`,
     `| consumer invocations (busy, longest) | ${r.consumer.invocations} (${(r.consumer.busyMs / 1000).toFixed(1)} s, ${(r.consumer.maxMs / 1000).toFixed(1)} s) |`,
     `| messages retried via the queue / dead letters | ${r.consumer.retried} / ${r.deadLetters} |`,
+    `| workerd CPU per signup (webhook, queue, consumer, D1 and Miniflare's own services) | ${r.workerdCpuPerSignupUs.toFixed(0)} us |`,
+    `| CPU busy, this scenario's processes / everything else on the machine | ${r.treeCores.toFixed(2)} / ${r.otherCores.toFixed(2)} cores over ${r.windowS.toFixed(1)} s |`,
   ];
-  console.log(lines.join("\n"));
+}
+
+function print(r) {
+  if (opt.json) console.log(JSON.stringify(r, null, 2));
+  else console.log(lines(r).join("\n"));
+}
+
+/**
+ * Puts the table into bench/RESULTS.md between its own markers: in place when they are there,
+ * else right after bench/run.mjs's generated block (before the hand-written findings).
+ */
+function writeResults(r) {
+  const file = join(ROOT, "bench/RESULTS.md");
+  const begin = "<!-- bench:queue:begin (written by bench/queue.mjs --write: do not edit between these markers) -->";
+  const end = "<!-- bench:queue:end -->";
+  const block = `${begin}\n${lines(r).join("\n")}\n${end}`;
+  let doc = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(end);
+  const runEnd = "<!-- bench:end -->";
+  const k = doc.indexOf(runEnd);
+  if (i >= 0 && j > i) doc = doc.slice(0, i) + block + doc.slice(j + end.length);
+  else if (k >= 0) doc = `${doc.slice(0, k + runEnd.length)}\n\n${block}${doc.slice(k + runEnd.length)}`;
+  else doc = `${doc}\n${block}\n`;
+  writeFileSync(file, doc);
 }
 
 main().then(

@@ -3,7 +3,9 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
-const BUDGET = 250 * 1000; // bytes, gzipped
+// Raised from 250,000 when queue mode, lifecycle sync and client login (11 providers, four JWS
+// algorithms) landed (about 40% more code). Issue 13 owns bringing it down (provider features).
+const BUDGET = 280 * 1000; // bytes, gzipped
 const wasm = readFileSync(new URL("../build/index_bg.wasm", import.meta.url));
 const js = readFileSync(new URL("../build/index.js", import.meta.url));
 const gz = gzipSync(wasm, { level: 9 }).length;

@@ -83,10 +83,10 @@ async fn import<I: Io>(messages: &[Message], cx: &Ctx<'_, I>) -> Vec<(usize, Ver
     // Late or redelivered events that a newer one (or a deletion) already overtook are acked
     // without touching Tencent.
     let known = pipeline::user_states(&plan.jobs, cx).await;
-    let stale: Vec<bool> = plan
-        .jobs
+    let now_s = i64::try_from(cx.io.now_ms() / 1000).unwrap_or(i64::MAX);
+    let stale: Vec<bool> = lifecycle::order(&plan.jobs, &known, now_s)
         .iter()
-        .map(|j| lifecycle::admit(j, known.get(&j.user_id)).is_err())
+        .map(Option::is_some)
         .collect();
     let runnable: Vec<Job> = plan
         .jobs
@@ -101,7 +101,8 @@ async fn import<I: Io>(messages: &[Message], cx: &Ctx<'_, I>) -> Vec<(usize, Ver
     let mut done = Vec::new();
     let results: Vec<JobResult> = stale
         .iter()
-        .map(|s| match (s, ran.next()) {
+        // Only jobs that ran have an executor result, in the same order.
+        .map(|s| match (s, if *s { None } else { ran.next() }) {
             (false, Some((job, result))) => {
                 if let JobResult::Done { region } = result {
                     pipeline::remember_region(&cfg, region, nearest, cx);

@@ -52,6 +52,47 @@ pub fn applied(job: &Job, state: Option<&UserState>, now_s: i64) -> UserState {
     s
 }
 
+/// Why each of `jobs` must not run (`None`: run it), deciding a delivery or batch as a whole:
+/// a user's jobs are taken in event order (position breaks ties and orders untimed events), each
+/// checked against the state the earlier ones leave, and of those that may run only the newest
+/// runs, since it supersedes the others (an update followed by a deletion is just the deletion;
+/// a deletion with an older create in the same batch is just the deletion).
+pub fn order(
+    jobs: &[Job],
+    known: &std::collections::HashMap<String, UserState>,
+    now_s: i64,
+) -> Vec<Option<&'static str>> {
+    let mut verdict: Vec<Option<&'static str>> = vec![None; jobs.len()];
+    let mut by_user: std::collections::BTreeMap<&str, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, j) in jobs.iter().enumerate() {
+        by_user.entry(j.user_id.as_str()).or_default().push(i);
+    }
+    for (user, mut idx) in by_user {
+        idx.sort_by_key(|&i| (jobs.get(i).and_then(|j| j.at).unwrap_or(i64::MIN), i));
+        let mut state = known.get(user).copied();
+        let mut last_ok = None;
+        for i in idx {
+            let Some(job) = jobs.get(i) else { continue };
+            let mut mark = |k: usize, why: &'static str| {
+                if let Some(v) = verdict.get_mut(k) {
+                    *v = Some(why);
+                }
+            };
+            match admit(job, state.as_ref()) {
+                Err(why) => mark(i, why),
+                Ok(()) => {
+                    if let Some(prev) = last_ok.replace(i) {
+                        mark(prev, "superseded by a newer event for this user");
+                    }
+                    state = Some(applied(job, state.as_ref(), now_s));
+                }
+            }
+        }
+    }
+    verdict
+}
+
 /// Reads the states of these users (at most 100 per statement, D1's parameter limit).
 pub fn load(user_ids: &[&str]) -> (String, Vec<Value>) {
     let ids: Vec<&&str> = user_ids.iter().take(100).collect();
@@ -157,5 +198,39 @@ mod tests {
             save("a", &UserState::default()).1,
             vec![json!("a"), Value::Null, Value::Null]
         );
+    }
+
+    #[test]
+    fn a_batch_is_decided_in_event_order_and_only_the_newest_runs() {
+        let mut jobs = vec![
+            job(Op::SetProfile, Some(10)),
+            job(Op::Delete, Some(20)),
+            job(Op::Import, Some(5)),
+        ];
+        let none = std::collections::HashMap::new();
+        let v = order(&jobs, &none, 0);
+        assert_eq!(v[1], None, "the deletion runs");
+        assert!(
+            v[0].is_some() && v[2].is_some(),
+            "the update and the older create do not: {v:?}"
+        );
+        // A deletion arriving before an older create in the same batch still wins.
+        jobs = vec![job(Op::Delete, Some(100)), job(Op::Import, Some(50))];
+        let v = order(&jobs, &none, 0);
+        assert_eq!((v[0], v[1].is_some()), (None, true));
+        // Other users are decided on their own.
+        let mut other = job(Op::Import, Some(1));
+        other.user_id = "v".into();
+        jobs.push(other);
+        assert_eq!(order(&jobs, &none, 0)[2], None);
+        // Against a recorded tombstone, a later create is stale too.
+        let gone = std::collections::HashMap::from([(
+            "u".to_owned(),
+            UserState {
+                last_at: Some(100),
+                deleted_at: Some(100),
+            },
+        )]);
+        assert!(order(&[job(Op::Import, Some(50))], &gone, 0)[0].is_some());
     }
 }

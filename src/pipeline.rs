@@ -364,10 +364,8 @@ async fn run<I: Io>(
     }
     let cfg = TimConfig::load(cx.settings)?;
     let known = user_states(&jobs, cx).await;
-    let stale: Vec<Option<&'static str>> = jobs
-        .iter()
-        .map(|j| lifecycle::admit(j, known.get(&j.user_id)).err())
-        .collect();
+    let now_s = i64::try_from(cx.io.now_ms() / 1000).unwrap_or(i64::MAX);
+    let stale = lifecycle::order(&jobs, &known, now_s);
     let runnable: Vec<Job> = jobs
         .iter()
         .zip(&stale)
@@ -390,7 +388,9 @@ async fn run<I: Io>(
     let mut ran = exec.finish().into_iter();
     let mut outcomes = Vec::with_capacity(jobs.len());
     for (job, stale) in jobs.into_iter().zip(stale) {
-        let applied = match (stale, ran.next()) {
+        // Only jobs that ran have an executor result, in the same order.
+        let result = if stale.is_none() { ran.next() } else { None };
+        let applied = match (stale, result) {
             (Some(why), _) => Applied::Stale(why),
             (None, Some((_, JobResult::Done { region }))) => {
                 if let Some(key) = job.dedupe_key() {

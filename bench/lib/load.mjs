@@ -69,9 +69,10 @@ export function send(baseUrl, path, { body, headers }, agent = false) {
  * Sends every delivery at fixed `concurrency` over keep-alive connections.
  * Returns { wallMs, latMs: Float64Array (per request), failures: [{status, text}] }.
  * `before()`/`after()` are called right before the first request and right after the last
- * response (to read CPU counters with nothing else in between).
+ * response (to read CPU counters with nothing else in between). `check(response, delivery)`, if
+ * given, looks at every 200 answer and returns a reason when it is wrong (counted as a failure).
  */
-export async function drive({ baseUrl, path, deliveries, concurrency, before, after }) {
+export async function drive({ baseUrl, path, deliveries, concurrency, before, after, check }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   const latMs = new Float64Array(deliveries.length);
   const failures = [];
@@ -89,6 +90,10 @@ export async function drive({ baseUrl, path, deliveries, concurrency, before, af
       }
       latMs[i] = Number(process.hrtime.bigint() - t) / 1e6;
       if (r.status !== 200) failures.push(r);
+      else if (check) {
+        const why = check(r, deliveries[i]);
+        if (why) failures.push({ status: r.status, text: `${why}: ${r.text.slice(0, 300)}` });
+      }
     }
   };
   before?.();

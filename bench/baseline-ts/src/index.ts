@@ -5,11 +5,19 @@
 // `verifyWebhook` does), the official `tls-sig-api-v2` package signs the admin UserSig (under
 // `nodejs_compat`), the UserSig is cached for the isolate's life and renewed at half-life, and
 // account_import is called with `fetch`, retrying transient answers a few times.
-// Region auto-detection (request.cf) is left out: it is not exercised by the benchmark.
+//
+// POST /login/oidc is tim-onboard's client login for a generic OIDC provider (docs/login.md):
+// `jose` verifies the bearer token (createRemoteJWKSet + jwtVerify, with the issuer, audience and
+// algorithms pinned), the user's first login in an isolate imports the account just in time (a
+// failed import does not fail the login), and `tls-sig-api-v2` signs the user's UserSig; the
+// answer is {"sdkAppId","userId","userSig","expiresAt"}, as tim-onboard's.
+// Region auto-detection (request.cf), OIDC discovery (the benchmark sets OIDC_JWKS_URL), CORS and
+// the deleted-user check are left out: they are not exercised by the benchmark.
 
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 // The package.json of tls-sig-api-v2 1.0.2 names two "main" files and bundlers pick the missing one.
 import { Api } from "tls-sig-api-v2/TLSSigAPIv2.js";
+import { createRemoteJWKSet, errors as jose, jwtVerify, type JWTPayload } from "jose";
 
 export interface Env {
   TIM_SDKAPPID?: string;
@@ -19,6 +27,11 @@ export interface Env {
   TIM_REGION?: string;
   TIM_BASE_URL?: string;
   TIM_USERSIG_TTL?: string;
+  TIM_LOGIN_USERSIG_TTL?: string;
+  OIDC_ISSUER?: string;
+  OIDC_AUDIENCE?: string;
+  OIDC_JWKS_URL?: string;
+  OIDC_ALGORITHMS?: string;
 }
 
 const MAX_BODY_BYTES = 256 * 1024;
@@ -37,6 +50,8 @@ const RATE_LIMITED = new Set([60007, 60011, 60018, 60019, 70114]);
 const WRONG_REGION = new Set([70016, 70020, 60006]);
 const PAYLOAD_REJECTED = new Set([40601, 70402]);
 const MAX_ATTEMPTS = 4;
+const MAX_TOKEN_BYTES = 8 * 1024;
+const IMPORT_BUDGET_MS = 3000;
 
 interface ClerkUser {
   id?: string;
@@ -109,20 +124,29 @@ function truncateUtf8(s: string, max: number): string {
   return s;
 }
 
-function profile(user: ClerkUser): { Nick?: string; FaceUrl?: string } {
-  const email =
-    user.email_addresses?.find((e) => e.id && e.id === user.primary_email_address_id) ?? user.email_addresses?.[0];
-  const fullName = [user.first_name, user.last_name].map((s) => s?.trim()).filter(Boolean).join(" ");
-  const nick = fullName || user.username?.trim() || email?.email_address?.split("@")[0]?.trim();
-  const face = (user.image_url || user.profile_image_url)?.trim();
+interface Profile {
+  Nick?: string;
+  FaceUrl?: string;
+}
+
+function limitProfile(nick: string | undefined, face: string | undefined): Profile {
   return {
     Nick: nick ? truncateUtf8(nick, MAX_PROFILE_BYTES) : undefined,
     FaceUrl: face && byteLength(face) <= MAX_PROFILE_BYTES ? face : undefined,
   };
 }
 
-async function importAccount(cfg: Config, userId: string, user: ClerkUser): Promise<Response> {
-  const body = JSON.stringify({ UserID: userId, ...profile(user) });
+function profile(user: ClerkUser): Profile {
+  const email =
+    user.email_addresses?.find((e) => e.id && e.id === user.primary_email_address_id) ?? user.email_addresses?.[0];
+  const fullName = [user.first_name, user.last_name].map((s) => s?.trim()).filter(Boolean).join(" ");
+  const nick = fullName || user.username?.trim() || email?.email_address?.split("@")[0]?.trim();
+  const face = (user.image_url || user.profile_image_url)?.trim();
+  return limitProfile(nick, face);
+}
+
+async function importAccount(cfg: Config, userId: string, prof: Profile): Promise<Response> {
+  const body = JSON.stringify({ UserID: userId, ...prof });
   let last = "no attempt";
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (attempt > 1) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 2), 2000) * (0.5 + Math.random() / 2)));
@@ -204,14 +228,110 @@ async function clerkWebhook(request: Request, env: Env): Promise<Response> {
     if (e instanceof ConfigError) return error(500, e.code, e.message);
     throw e;
   }
-  return importAccount(cfg, user.id, user);
+  return importAccount(cfg, user.id, profile(user));
+}
+
+// ------------------------------------------------------------------------------------------------
+// POST /login/oidc
+// ------------------------------------------------------------------------------------------------
+
+// Isolate-level: the remote key set (jose caches the fetched JWKS in it) and the users imported.
+let keySet: { url: string; keys: ReturnType<typeof createRemoteJWKSet> } | undefined;
+const knownUsers = new Set<string>();
+const KNOWN_USERS_MAX = 5000;
+
+function remoteKeys(url: string) {
+  if (keySet?.url !== url) keySet = { url, keys: createRemoteJWKSet(new URL(url), { timeoutDuration: 2000 }) };
+  return keySet.keys;
+}
+
+/** The Tencent UserID of a provider user id: verbatim when it fits, else `h` + SHA-256 hex. */
+async function mapUserId(sub: string): Promise<string> {
+  if (/^[A-Za-z0-9_-]{1,32}$/.test(sub)) return sub;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(sub)));
+  return `h${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 31)}`;
+}
+
+function claimText(claims: JWTPayload, ...names: string[]): string | undefined {
+  for (const n of names) {
+    const v = claims[n];
+    if (typeof v === "string" && v.trim()) return v.trim();
+  }
+  return undefined;
+}
+
+function tokenProfile(claims: JWTPayload): Profile {
+  const given = [claimText(claims, "given_name"), claimText(claims, "family_name")].filter(Boolean).join(" ");
+  const nick = given || claimText(claims, "name", "preferred_username", "nickname") || claimText(claims, "email")?.split("@")[0];
+  return limitProfile(nick, claimText(claims, "picture"));
+}
+
+async function oidcLogin(request: Request, env: Env): Promise<Response> {
+  const issuer = env.OIDC_ISSUER?.trim().replace(/\/+$/, "");
+  const audience = env.OIDC_AUDIENCE?.trim();
+  const jwksUrl = env.OIDC_JWKS_URL?.trim();
+  if (!issuer || !audience || !jwksUrl) {
+    return error(404, "provider_not_configured", "login with oidc needs OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL");
+  }
+  const m = /^Bearer +(\S+)$/i.exec(request.headers.get("authorization")?.trim() ?? "");
+  if (!m || m[1].length > MAX_TOKEN_BYTES) {
+    return error(401, "token_missing", "the login needs Authorization: Bearer <session token>");
+  }
+  let cfg: Config;
+  let ttl: number;
+  try {
+    cfg = loadConfig(env);
+    ttl = Number(env.TIM_LOGIN_USERSIG_TTL ?? 86400);
+    if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 86400) throw new ConfigError("config_invalid", "TIM_LOGIN_USERSIG_TTL is invalid");
+  } catch (e) {
+    if (e instanceof ConfigError) return error(500, e.code, e.message);
+    throw e;
+  }
+
+  let claims: JWTPayload;
+  try {
+    ({ payload: claims } = await jwtVerify(m[1], remoteKeys(jwksUrl), {
+      issuer,
+      audience,
+      algorithms: (env.OIDC_ALGORITHMS ?? "RS256,ES256").split(",").map((a) => a.trim()),
+      requiredClaims: ["exp"],
+      clockTolerance: 60,
+    }));
+  } catch (e) {
+    // The key set could not be fetched (network error, timeout, not 200, not JSON): 503.
+    const keysDown =
+      !(e instanceof jose.JOSEError) || e instanceof jose.JWKSTimeout || e instanceof jose.JWKSInvalid || e.code === "ERR_JOSE_GENERIC";
+    if (keysDown) return error(503, "signing_keys_unavailable", "the provider's signing keys are unavailable", { "Retry-After": "30" });
+    return error(401, "invalid_token", "the session token was not accepted");
+  }
+  const sub = claims.sub;
+  if (typeof sub !== "string" || !sub || byteLength(sub) > 128) return error(401, "invalid_token", "the session token was not accepted");
+  const userId = await mapUserId(sub);
+
+  // Just in time: the first login of a user in this isolate imports the account with its profile.
+  if (!knownUsers.has(userId)) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const imported = await Promise.race([
+      importAccount(cfg, userId, tokenProfile(claims)).then((r) => r.status === 200),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), IMPORT_BUDGET_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (imported) {
+      if (knownUsers.size >= KNOWN_USERS_MAX) knownUsers.clear();
+      knownUsers.add(userId);
+    } else console.log(`login of ${userId}: just-in-time import failed`);
+  }
+
+  const now = Math.floor(Date.now() / 1000);
+  const userSig = new Api(cfg.sdkappid, cfg.key).genUserSig(userId, ttl);
+  return json(200, { sdkAppId: cfg.sdkappid, userId, userSig, expiresAt: now + ttl }, { "cache-control": "no-store" });
 }
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const { pathname } = new URL(request.url);
-    if (pathname !== "/webhooks/clerk") return error(404, "not_found", "no route for this path");
+    const route = pathname === "/webhooks/clerk" ? clerkWebhook : pathname === "/login/oidc" ? oidcLogin : undefined;
+    if (!route) return error(404, "not_found", "no route for this path");
     if (request.method !== "POST") return error(405, "method_not_allowed", "use POST", { Allow: "POST" });
-    return clerkWebhook(request, env);
+    return route(request, env);
   },
 } satisfies ExportedHandler<Env>;
