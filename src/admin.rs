@@ -91,20 +91,7 @@ async fn retry<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, Ap
         ));
     }
     let body = req.body.unwrap_or_default();
-    let ids: Vec<String> = if body.iter().all(u8::is_ascii_whitespace) {
-        Vec::new()
-    } else {
-        serde_json::from_slice::<Value>(body)
-            .map_err(|_| AppError::BadRequest("the body must be {} or {\"ids\": [...]}".into()))?
-            .get("ids")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let ids = requested_ids(body)?;
     let f = Filter {
         ids,
         ..Filter::default()
@@ -133,6 +120,25 @@ async fn retry<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, Ap
         200,
         json!({ "requeued": records.len(), "remaining": remaining }),
     ))
+}
+
+/// The ids a re-drive asks for: none for `{}` (the newest page), else `ids`, which must be a
+/// non-empty list of strings (anything else is refused, never read as "everything").
+fn requested_ids(body: &[u8]) -> Result<Vec<String>, AppError> {
+    let bad = || AppError::BadRequest("the body must be {} or {\"ids\": [\"<id>\", ...]}".into());
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    let obj = v.as_object().ok_or_else(bad)?;
+    match obj.get("ids") {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned).ok_or_else(bad))
+            .collect(),
+        Some(_) => Err(bad()),
+    }
 }
 
 async fn remove<I: Io>(id: &str, cx: &Ctx<'_, I>) -> Result<Response, AppError> {
@@ -288,5 +294,30 @@ mod tests {
             io.db.borrow().as_ref().unwrap().is_empty(),
             "nothing read without the token"
         );
+    }
+
+    #[test]
+    fn a_retry_body_of_the_wrong_shape_is_refused_not_read_as_everything() {
+        use super::requested_ids;
+        assert_eq!(requested_ids(b"").unwrap(), Vec::<String>::new());
+        assert_eq!(requested_ids(b"{}").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            requested_ids(br#"{"ids":["a"]}"#).unwrap(),
+            vec!["a".to_owned()]
+        );
+        for bad in [
+            &br#"{"ids":[12345]}"#[..],
+            br#"{"ids":"a"}"#,
+            br#"{"ids":[]}"#,
+            b"[1]",
+            b"nope",
+        ] {
+            assert_eq!(
+                requested_ids(bad).unwrap_err().status(),
+                400,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

@@ -470,3 +470,254 @@ pub fn refusal(e: &WebhookError) -> Refusal {
         _ => "bad signature or algorithm",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn rules_for(name: &str, settings: &[(&str, &str)]) -> Rules {
+        let s = crate::settings::table(settings);
+        let spec = provider(name).unwrap();
+        (spec.rules)(&s).unwrap().unwrap()
+    }
+
+    /// Each provider's documented access-token shape, with the claim its user id comes from.
+    #[test]
+    fn every_provider_accepts_its_documented_token_shape() {
+        let t = |extra: serde_json::Value| {
+            let mut c = json!({ "exp": NOW + 300, "iat": NOW - 5, "nbf": NOW - 5 });
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            c
+        };
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, serde_json::Value, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                "clerk",
+                vec![
+                    ("CLERK_FRONTEND_API", "https://clerk.example.com"),
+                    ("CLERK_AUTHORIZED_PARTIES", "https://app.example.com"),
+                ],
+                t(
+                    json!({ "iss": "https://clerk.example.com", "sub": "user_2x", "azp": "https://app.example.com", "sid": "sess_1" }),
+                ),
+                "user_2x",
+            ),
+            (
+                "supabase",
+                vec![("SUPABASE_URL", "https://abcd.supabase.co")],
+                t(
+                    json!({ "iss": "https://abcd.supabase.co/auth/v1", "aud": "authenticated", "role": "authenticated", "sub": "ff7f-uuid" }),
+                ),
+                "ff7f-uuid",
+            ),
+            (
+                "auth0",
+                vec![
+                    ("AUTH0_DOMAIN", "my-domain.auth0.com"),
+                    ("AUTH0_AUDIENCE", "https://api.example.com"),
+                ],
+                t(
+                    json!({ "iss": "https://my-domain.auth0.com/", "aud": ["https://api.example.com", "https://my-domain.auth0.com/userinfo"], "sub": "auth0|123456", "azp": "client" }),
+                ),
+                "auth0|123456",
+            ),
+            (
+                "firebase",
+                vec![("FIREBASE_PROJECT_ID", "proj-1")],
+                t(
+                    json!({ "iss": "https://securetoken.google.com/proj-1", "aud": "proj-1", "sub": "uid28", "auth_time": NOW - 100 }),
+                ),
+                "uid28",
+            ),
+            (
+                "workos",
+                vec![("WORKOS_CLIENT_ID", "client_01")],
+                t(
+                    json!({ "iss": "https://api.workos.com/user_management/client_01", "sub": "user_01H", "sid": "session_01" }),
+                ),
+                "user_01H",
+            ),
+            (
+                "stytch",
+                vec![("STYTCH_PROJECT_ID", "project-test-1")],
+                t(
+                    json!({ "iss": "stytch.com/project-test-1", "aud": ["project-test-1"], "sub": "user-test-1" }),
+                ),
+                "user-test-1",
+            ),
+            (
+                "kinde",
+                vec![
+                    ("KINDE_DOMAIN", "myapp.kinde.com"),
+                    ("KINDE_AUDIENCE", "https://api.example.com"),
+                ],
+                t(
+                    json!({ "iss": "https://myapp.kinde.com", "aud": ["https://api.example.com"], "sub": "kp_1" }),
+                ),
+                "kp_1",
+            ),
+            (
+                "logto",
+                vec![
+                    ("LOGTO_ENDPOINT", "https://auth.example.com"),
+                    ("LOGTO_AUDIENCE", "https://api.example.com"),
+                ],
+                t(
+                    json!({ "iss": "https://auth.example.com/oidc", "aud": "https://api.example.com", "sub": "abc123" }),
+                ),
+                "abc123",
+            ),
+            (
+                "okta",
+                vec![
+                    ("OKTA_ISSUER", "https://example.okta.com/oauth2/default"),
+                    ("OKTA_AUDIENCE", "api://default"),
+                ],
+                t(
+                    json!({ "iss": "https://example.okta.com/oauth2/default", "aud": "api://default", "sub": "jane@example.com", "uid": "00u1" }),
+                ),
+                "00u1",
+            ),
+            (
+                "zitadel",
+                vec![
+                    ("ZITADEL_ISSUER", "https://acme.zitadel.cloud"),
+                    ("ZITADEL_AUDIENCE", "2101"),
+                ],
+                t(json!({ "iss": "https://acme.zitadel.cloud", "aud": ["2101"], "sub": "1808" })),
+                "1808",
+            ),
+            (
+                "oidc",
+                vec![
+                    ("OIDC_ISSUER", "https://idp.example.com"),
+                    ("OIDC_AUDIENCE", "chat"),
+                    ("OIDC_USER_CLAIM", "oid"),
+                ],
+                t(
+                    json!({ "iss": "https://idp.example.com", "aud": "chat", "sub": "x", "oid": "o-1" }),
+                ),
+                "o-1",
+            ),
+        ];
+        assert_eq!(cases.len(), ALL.len(), "every login provider has a case");
+        for (name, settings, claims, user) in cases {
+            let r = rules_for(name, &settings);
+            assert_eq!(check_claims(&r, &claims, NOW), Ok(user), "{name}");
+            // The same token from another issuer, or for another audience, is refused.
+            let mut other = claims.clone();
+            other["iss"] = json!("https://evil.example");
+            assert!(
+                check_claims(&r, &other, NOW).is_err(),
+                "{name}: foreign iss"
+            );
+            if r.audience.is_some() {
+                let mut other = claims.clone();
+                other["aud"] = json!("someone-else");
+                assert!(
+                    check_claims(&r, &other, NOW).is_err(),
+                    "{name}: foreign aud"
+                );
+            }
+            let mut expired = claims.clone();
+            expired["exp"] = json!(NOW - 61);
+            assert!(check_claims(&r, &expired, NOW).is_err(), "{name}: expired");
+            let mut no_exp = claims;
+            no_exp.as_object_mut().unwrap().remove("exp");
+            assert!(check_claims(&r, &no_exp, NOW).is_err(), "{name}: no exp");
+        }
+    }
+
+    #[test]
+    fn pinned_algorithms_and_switches() {
+        assert_eq!(
+            rules_for(
+                "logto",
+                &[
+                    ("LOGTO_ENDPOINT", "https://a.example"),
+                    ("LOGTO_AUDIENCE", "x")
+                ]
+            )
+            .algs[0],
+            Alg::Es384
+        );
+        assert!(
+            !rules_for("supabase", &[("SUPABASE_URL", "https://a.supabase.co")])
+                .algs
+                .contains(&Alg::Hs256)
+        );
+        let with_secret = rules_for(
+            "supabase",
+            &[
+                ("SUPABASE_URL", "https://a.supabase.co"),
+                ("SUPABASE_JWT_SECRET", "s"),
+            ],
+        );
+        assert!(with_secret.algs.contains(&Alg::Hs256));
+        let s = crate::settings::table(&[
+            ("OIDC_ISSUER", "https://i.example"),
+            ("OIDC_AUDIENCE", "a"),
+            ("OIDC_ALGORITHMS", "RS256,HS256"),
+        ]);
+        assert!(
+            (provider("oidc").unwrap().rules)(&s).is_err(),
+            "HS256 is never a generic OIDC algorithm"
+        );
+        let s = crate::settings::table(&[("AUTH0_DOMAIN", "d.auth0.com")]);
+        assert_eq!(
+            (provider("auth0").unwrap().rules)(&s).unwrap_err().var(),
+            "AUTH0_AUDIENCE"
+        );
+        let s = crate::settings::table(&[
+            ("OKTA_ISSUER", "http://evil.example/oauth2/default"),
+            ("OKTA_AUDIENCE", "a"),
+        ]);
+        assert!(
+            (provider("okta").unwrap().rules)(&s).is_err(),
+            "plain http only to this machine"
+        );
+        for p in ALL {
+            let none = crate::settings::table(&[]);
+            assert!(
+                (p.rules)(&none).unwrap().is_none(),
+                "{} is off without settings",
+                p.name
+            );
+        }
+        // Clerk: azp must be an authorized party when the token has one.
+        let r = rules_for(
+            "clerk",
+            &[
+                ("CLERK_FRONTEND_API", "https://clerk.example.com"),
+                ("CLERK_AUTHORIZED_PARTIES", "https://app.example.com"),
+            ],
+        );
+        let c = json!({ "iss": "https://clerk.example.com", "sub": "u", "exp": NOW + 60, "azp": "https://evil.example" });
+        assert!(check_claims(&r, &c, NOW).is_err());
+    }
+
+    #[test]
+    fn bearer_tokens_and_profiles() {
+        assert_eq!(bearer(Some("Bearer abc")), Ok("abc"));
+        assert_eq!(bearer(Some("bearer  abc ")), Ok("abc"));
+        assert!(bearer(Some("Basic abc")).is_err());
+        assert!(bearer(None).is_err());
+        assert!(bearer(Some(&format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES + 1)))).is_err());
+        let (nick, face) = profile(
+            &json!({ "given_name": "Ada", "family_name": "Lovelace", "picture": "https://x/a.png" }),
+        );
+        assert_eq!(
+            (nick.as_deref(), face.as_deref()),
+            (Some("Ada Lovelace"), Some("https://x/a.png"))
+        );
+        assert_eq!(
+            jwks_uri(br#"{"jwks_uri":"https://i.example/keys"}"#).as_deref(),
+            Some("https://i.example/keys")
+        );
+    }
+}

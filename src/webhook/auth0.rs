@@ -207,7 +207,28 @@ fn item(v: &Value, action_id: Option<&str>) -> Result<Event, WebhookError> {
 /// `action_id` is the Standard Webhooks message id when the Action signed it.
 pub fn parse(body: &[u8], action_id: Option<&str>) -> Result<Vec<Event>, WebhookError> {
     let mut events = Vec::new();
-    // Consecutive JSON values separated by whitespace: covers JSON lines and a single value.
+    // JSON lines with a broken line: each line on its own, so the broken one costs only itself.
+    // (A body that reads as a stream of values, pretty-printed ones included, is read whole.)
+    let whole_ok = serde_json::Deserializer::from_slice(body)
+        .into_iter::<serde::de::IgnoredAny>()
+        .all(|v| v.is_ok());
+    let lines: Vec<&[u8]> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    if !whole_ok && lines.len() > 1 {
+        for line in lines {
+            match serde_json::from_slice::<Value>(line) {
+                Ok(Value::Array(list)) => {
+                    events.extend(list.iter().map(|v| super::or_invalid(item(v, action_id))))
+                }
+                Ok(v) => events.push(super::or_invalid(item(&v, action_id))),
+                Err(_) => events.push(Event::Invalid("a line that is not JSON".into())),
+            }
+        }
+        return Ok(events);
+    }
+    // Consecutive JSON values separated by whitespace: covers a single value and odd spacing.
     for value in serde_json::Deserializer::from_slice(body).into_iter::<Value>() {
         let value = value.map_err(|e| super::malformed(format!("not Auth0 JSON: {e}")))?;
         match &value {
@@ -602,5 +623,16 @@ mod tests {
             !shown.contains("tok3n") && !shown.contains("pa55"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_broken_json_line_costs_only_itself() {
+        let good = r#"{"log_id":"l1","data":{"type":"ss","user_id":"auth0|abc","user_name":"a@b.c"}}"#;
+        let body = format!("{good}\n{{\"log_id\": \"9002\", \"data\": {{\n");
+        let events = parse(body.as_bytes(), None).unwrap();
+        assert!(matches!(&events[..], [Event::Created(u), Event::Invalid(_)] if u.user_id == "auth0|abc"));
+        // A pretty-printed single object still reads whole.
+        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(good).unwrap()).unwrap();
+        assert!(matches!(&parse(pretty.as_bytes(), None).unwrap()[..], [Event::Created(_)]));
     }
 }
