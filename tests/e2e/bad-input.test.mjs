@@ -547,7 +547,6 @@ row("/webhooks/clerk", "a signature list of 1,000 wrong entries", {
     return sendClerk(b, { ...h, "svix-signature": junk });
   },
   status: 401, code: "invalid_signature",
-  check: (r) => assert.ok(r.ms < 2_000, `1,000 signatures took ${r.ms.toFixed(0)} ms`),
 });
 row("/webhooks/clerk", "a list of 999 wrong entries and the right one last", {
   send: () => {
@@ -840,7 +839,6 @@ row("/webhooks/standard", "v1a that is not base64", { send: () => { const b = JS
 row("/webhooks/standard", "1,000 wrong v1a signatures (64 bytes each)", {
   send: () => { const b = JSON.stringify(standardSignup()); return hook("standard", b, v1aHeaders(b, () => Array.from({ length: 1000 }, () => `v1a,${randomBytes(64).toString("base64")}`).join(" "))); },
   status: 401, code: "invalid_signature",
-  check: (r) => assert.ok(r.ms < 5_000, `1,000 Ed25519 checks took ${r.ms.toFixed(0)} ms`),
 });
 row("/webhooks/supabase", "webhook-id missing", { send: () => { const b = JSON.stringify(supabaseSignup()); return hook("supabase", b, without(supabaseHeaders(b), "webhook-id")); }, status: 401, code: "signature_missing" });
 row("/webhooks/supabase", "signed with a secret that is not configured", { send: () => { const b = JSON.stringify(supabaseSignup()); return hook("supabase", b, supabaseHeaders(b, { secrets: [S.otherWhsec] })); }, status: 401, code: "invalid_signature" });
