@@ -627,12 +627,19 @@ mod tests {
 
     #[test]
     fn a_broken_json_line_costs_only_itself() {
-        let good = r#"{"log_id":"l1","data":{"type":"ss","user_id":"auth0|abc","user_name":"a@b.c"}}"#;
+        let good =
+            r#"{"log_id":"l1","data":{"type":"ss","user_id":"auth0|abc","user_name":"a@b.c"}}"#;
         let body = format!("{good}\n{{\"log_id\": \"9002\", \"data\": {{\n");
         let events = parse(body.as_bytes(), None).unwrap();
-        assert!(matches!(&events[..], [Event::Created(u), Event::Invalid(_)] if u.user_id == "auth0|abc"));
+        assert!(
+            matches!(&events[..], [Event::Created(u), Event::Invalid(_)] if u.user_id == "auth0|abc")
+        );
         // A pretty-printed single object still reads whole.
-        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(good).unwrap()).unwrap();
-        assert!(matches!(&parse(pretty.as_bytes(), None).unwrap()[..], [Event::Created(_)]));
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(good).unwrap()).unwrap();
+        assert!(matches!(
+            &parse(pretty.as_bytes(), None).unwrap()[..],
+            [Event::Created(_)]
+        ));
     }
 }
