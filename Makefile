@@ -19,7 +19,7 @@ EMULATOR := target/release/tim-emulator
 EMULATOR_PORT ?= 8790
 DEV_PORT ?= 8787
 
-.PHONY: cli bench-backfill browser send dev dev-ports d1-local test build worker-artifacts FORCE tools rust-tools node-tools py-tools emulator unit e2e size clean bench bench-dev
+.PHONY: fuzz cli bench-backfill browser send dev dev-ports d1-local test build worker-artifacts FORCE tools rust-tools node-tools py-tools emulator unit e2e size clean bench bench-dev
 
 ## Runs the emulator and `wrangler dev` as one supervised unit (scripts/dev.mjs): refuses taken
 ## ports, points the Worker at EMULATOR_PORT, stops both when either exits or on Ctrl-C/SIGTERM/
@@ -57,6 +57,15 @@ test: tools build emulator unit size e2e
 
 unit:
 	cargo test --workspace --locked
+	@# Replays every committed fuzz input (fuzz/corpus, fuzz/regressions) natively on stable.
+	cargo test --manifest-path fuzz/Cargo.toml --no-default-features --locked
+
+## Coverage-guided fuzzing of the core (fuzz/README.md): installs cargo-fuzz (libFuzzer; nightly
+## when installed, else stable) or, with FUZZ_ENGINE=afl, cargo-afl, runs each target for
+## FUZZ_SECONDS (default 60), minimises the committed corpora and prints executions and crashes.
+## Options: make fuzz FUZZ_TARGETS="webhooks parsers" FUZZ_SECONDS=600 FUZZ_ENGINE=afl
+fuzz:
+	fuzz/run.sh $(FUZZ_TARGETS)
 
 e2e:
 	node --test --test-concurrency=1 tests/e2e/

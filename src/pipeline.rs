@@ -53,6 +53,7 @@ pub async fn webhook<I: Io>(
     let started_ms = cx.io.now_ms();
     let received = verify(provider, req, cx).await?;
     let replay = refuse_replay(provider, &received, cx)?;
+    log_dropped(provider, &received, cx.io);
     let result = answer(provider, received.events, started_ms, req, cx).await;
     if let (Err(e), Some(key)) = (&result, replay) {
         if e.status() >= 500 {
@@ -147,6 +148,30 @@ fn slot_answer(slot: Slot, results: &[Outcome], done: &str) -> serde_json::Value
             serde_json::json!({ "status": status, "user_id": user_id })
         }
     }
+}
+
+/// Names the cosmetic fields a delivery's users were imported without (names only, never the
+/// values), so the operator can see what the provider sent that we could not read.
+fn log_dropped(provider: Provider, received: &Received, io: &impl Io) {
+    if received.dropped.is_empty() {
+        return;
+    }
+    let users: Vec<&str> = received
+        .events
+        .iter()
+        .filter_map(Event::user)
+        .map(|u| u.user_id.as_str())
+        .collect();
+    io.log(
+        &serde_json::json!({
+            "tim": "dropped_fields",
+            "provider": provider.name,
+            "user_ids": users,
+            "fields": received.dropped,
+            "why": "an unexpected type; the user is imported without them",
+        })
+        .to_string(),
+    );
 }
 
 /// Reads the provider's settings and the body, then verifies and parses the delivery.

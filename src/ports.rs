@@ -54,6 +54,9 @@ pub trait KeyIo {
     async fn verify_ed25519(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> bool;
     /// Unix milliseconds now.
     fn now_ms(&self) -> u64;
+    /// Waits `ms` milliseconds (a timer of this request's own: in Workers, a request that awaits
+    /// only another request's work is cancelled as hung).
+    async fn sleep(&self, ms: u64);
 }
 
 /// Everything the pipeline needs from the outside world (the key functions come from [`KeyIo`]).
@@ -61,8 +64,6 @@ pub trait KeyIo {
 pub trait Io: KeyIo {
     /// A fresh random u32 (Tencent's `random` parameter, backoff jitter).
     fn random_u32(&self) -> u32;
-    /// Waits `ms` milliseconds.
-    async fn sleep(&self, ms: u64);
     /// POSTs a JSON body; returns HTTP status and body, or a transport error.
     async fn post_json(
         &self,
@@ -95,5 +96,17 @@ mod tests {
         let h: &[(&str, &str)] = &[("Svix-Id", "msg_1")];
         assert_eq!(HeaderMap::get(&h, "svix-id").as_deref(), Some("msg_1"));
         assert_eq!(HeaderMap::get(&h, "webhook-id"), None);
+    }
+}
+
+/// Runs a future whose awaits all complete at once: the native tools' [`Io`] (blocking sockets,
+/// no event loop), the test fakes and the fuzz harness never return `Pending` for real work.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
     }
 }

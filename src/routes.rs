@@ -108,7 +108,7 @@ fn refused<I: Io>(req: &Request<'_>, e: &AppError, io: &I, started_ms: u64) -> R
 
 async fn route<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, AppError> {
     match (req.path, req.method) {
-        ("/health", "GET" | "HEAD") => Ok(health(req, cx)),
+        ("/health", "GET" | "HEAD") => health(req, cx),
         ("/health", _) => Err(AppError::MethodNotAllowed("GET")),
         ("/userid", "GET") => userid(req, cx.settings),
         ("/userid", _) => Err(AppError::MethodNotAllowed("GET")),
@@ -147,13 +147,32 @@ fn provider_readiness<I: Io>(cx: &Ctx<'_, I>) -> Vec<(&'static str, &'static str
         .collect()
 }
 
-fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Response {
+/// `GET /health`: readiness for anyone (a load balancer, an uptime check), as the status and
+/// `{"ready"}`; the detail (which providers are on, the data centre, the last Tencent call) only
+/// with `Authorization: Bearer <TIM_ADMIN_TOKEN>`, because it tells a stranger what to attack.
+fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, AppError> {
     let get = cx.settings;
     let items = config::readiness(get);
     let providers = provider_readiness(cx);
     let ready = items.iter().all(|(_, ok)| *ok)
         && providers.iter().any(|(_, s)| *s == "ready")
         && providers.iter().all(|(_, s)| *s != "invalid");
+    let status = if ready { 200 } else { 503 };
+    let has_token = get.get(config::TIM_ADMIN_TOKEN).is_some();
+    // A presented token must be right (a wrong one is the operator's mistake, worth a 401);
+    // without one, or with no admin token configured, only readiness is shown.
+    if !has_token || req.headers.get("authorization").is_none() {
+        let detail = if has_token {
+            "send Authorization: Bearer <TIM_ADMIN_TOKEN> for the detail"
+        } else {
+            "set TIM_ADMIN_TOKEN and send it as a bearer token for the detail"
+        };
+        return Ok(Response::json(
+            status,
+            serde_json::json!({ "ready": ready, "detail": detail }),
+        ));
+    }
+    require_admin(req, get)?;
     let config: serde_json::Map<String, serde_json::Value> = items
         .into_iter()
         .map(|(k, ok)| (k.to_owned(), ok.into()))
@@ -191,8 +210,8 @@ fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Response {
     let upstream = cx.state.reach.borrow().as_ref().map(
         |r| serde_json::json!({ "origin": r.origin, "reachable": r.reachable, "at_ms": r.at_ms }),
     );
-    Response::json(
-        if ready { 200 } else { 503 },
+    Ok(Response::json(
+        status,
         serde_json::json!({
             "ready": ready,
             "config": config,
@@ -203,7 +222,7 @@ fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Response {
             "last_tencent_call": upstream,
             "lifecycle": lifecycle,
         }),
-    )
+    ))
 }
 
 /// `GET /userid?provider=&id=`: the UserID the app's backend should expect (admin token required).
@@ -476,9 +495,12 @@ mod tests {
     fn health_names_invalid_providers_and_the_last_tencent_call() {
         let io = FakeIo::new(vec![Err(TransportError::Network("refused".into())), OK]);
         let state = IsolateState::default();
-        let e = env(&[("CLERK_USERID_PREFIX", "a prefix!")]);
+        let e = env(&[
+            ("CLERK_USERID_PREFIX", "a prefix!"),
+            ("TIM_ADMIN_TOKEN", ADMIN_TOKEN),
+        ]);
         let health = json(&block_on(handle(
-            &get_req("/health", EdgeLocation::default()),
+            &admin_get_req("/health", EdgeLocation::default()),
             &e,
             &state,
             &io,
@@ -492,11 +514,11 @@ mod tests {
         );
         assert_eq!(health["ready"], false);
         assert!(health["last_tencent_call"].is_null());
-        let e = env(&[]);
+        let e = env(&[("TIM_ADMIN_TOKEN", ADMIN_TOKEN)]);
         let state = IsolateState::default();
         deliver(DOC, &e, &state, &io, EdgeLocation::default());
         let health = json(&block_on(handle(
-            &get_req("/health", EdgeLocation::default()),
+            &admin_get_req("/health", EdgeLocation::default()),
             &e,
             &state,
             &io,
@@ -827,7 +849,12 @@ mod tests {
             remembered.primary_domain()
         );
         // /health reports the remembered region.
-        let req = get_req("/health", berlin);
+        let req = admin_get_req("/health", berlin);
+        let e = Env(e
+            .0
+            .into_iter()
+            .chain([("TIM_ADMIN_TOKEN", ADMIN_TOKEN.into())])
+            .collect());
         let health = json(&block_on(handle(&req, &e, &state, &io)));
         assert_eq!(health["region"], remembered.name());
         assert_eq!(health["ready"], true);
@@ -841,16 +868,38 @@ mod tests {
             country: Some("JP".into()),
             ..Default::default()
         };
-        let req = Request {
+        let at = |headers: &'static [(&'static str, &'static str)]| Request {
             method: "GET",
             path: "/health",
             query: "",
-            headers: &h,
+            headers: &*Box::leak(Box::new(headers)),
             body: Some(b""),
-            location: loc.into(),
+            location: loc.clone().into(),
         };
-        let e = env(&[("TIM_SECRET_KEY", ""), ("TIM_BASE_URL", "")]);
+        let req = at(h);
+        let e = env(&[
+            ("TIM_SECRET_KEY", ""),
+            ("TIM_BASE_URL", ""),
+            ("TIM_ADMIN_TOKEN", ADMIN_TOKEN),
+        ]);
+        // Without the operator's token: readiness only, nothing about providers or region.
         let r = block_on(handle(&req, &e, &IsolateState::default(), &io));
+        assert_eq!(r.status, 503);
+        assert_eq!(json(&r)["ready"], false);
+        assert!(
+            !r.body.contains("clerk") && !r.body.contains("tokyo"),
+            "{}",
+            r.body
+        );
+        let wrong: &[(&str, &str)] = &[("authorization", "Bearer nope")];
+        let r = block_on(handle(&at(wrong), &e, &IsolateState::default(), &io));
+        assert_eq!(r.status, 401);
+        let r = block_on(handle(
+            &at(ADMIN_HEADERS),
+            &e,
+            &IsolateState::default(),
+            &io,
+        ));
         assert_eq!(r.status, 503);
         let v = json(&r);
         assert_eq!(v["config"]["TIM_SECRET_KEY"], false);

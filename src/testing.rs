@@ -10,20 +10,8 @@ use crate::state::IsolateState;
 use crate::webhook::standard;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-/// Runs a future whose awaits all complete at once (test fakes never wait on anything real).
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+pub use crate::ports::block_on;
 
 /// The Clerk webhook secret of the default settings (Standard Webhooks test vector).
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -100,14 +88,14 @@ impl KeyIo for FakeIo {
     fn now_ms(&self) -> u64 {
         self.now.get()
     }
+    async fn sleep(&self, ms: u64) {
+        self.now.set(self.now.get() + ms);
+    }
 }
 
 impl Io for FakeIo {
     fn random_u32(&self) -> u32 {
         7
-    }
-    async fn sleep(&self, ms: u64) {
-        self.now.set(self.now.get() + ms);
     }
     async fn post_json(
         &self,
@@ -267,3 +255,16 @@ pub fn json(r: &Response) -> serde_json::Value {
 
 /// A request without headers.
 pub const NO_HEADERS: &[(&str, &str)] = &[];
+
+/// The operator's token in tests that set `TIM_ADMIN_TOKEN`.
+pub const ADMIN_TOKEN: &str = "admin-tok";
+/// The header that presents [`ADMIN_TOKEN`].
+pub const ADMIN_HEADERS: &[(&str, &str)] = &[("authorization", "Bearer admin-tok")];
+
+/// A GET with the operator's token (see [`ADMIN_TOKEN`]).
+pub fn admin_get_req(path: &'static str, location: EdgeLocation) -> Request<'static> {
+    Request {
+        headers: &ADMIN_HEADERS,
+        ..get_req(path, location)
+    }
+}

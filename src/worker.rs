@@ -224,6 +224,10 @@ impl KeyIo for RuntimeIo<'_> {
         js_sys::Date::now() as u64
     }
 
+    async fn sleep(&self, ms: u64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+    }
+
     async fn get(&self, url: &str, timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
         shim_result(shim_get_bytes(url, ms(timeout_ms))).await
     }
@@ -260,10 +264,6 @@ impl Io for RuntimeIo<'_> {
             Ok(()) => u32::from_le_bytes(b),
             Err(_) => (js_sys::Math::random() * f64::from(u32::MAX)) as u32,
         }
-    }
-
-    async fn sleep(&self, ms: u64) {
-        worker::Delay::from(std::time::Duration::from_millis(ms)).await;
     }
 
     async fn post_json(

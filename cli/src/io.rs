@@ -8,23 +8,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tim_onboard::ports::{Io, KeyIo, TransportError};
 use tim_onboard::tim::Quota;
 
-/// Runs a future whose awaits complete at once (the native Io never returns `Pending`).
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+pub use tim_onboard::ports::block_on;
 
 /// Unix milliseconds now.
 pub fn now_ms() -> u64 {
@@ -239,6 +227,9 @@ impl KeyIo for NativeIo {
     fn now_ms(&self) -> u64 {
         now_ms()
     }
+    async fn sleep(&self, ms: u64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
 }
 
 impl Io for NativeIo {
@@ -250,9 +241,6 @@ impl Io for NativeIo {
         x ^= x >> 27;
         self.rng.set(x);
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
-    }
-    async fn sleep(&self, ms: u64) {
-        std::thread::sleep(Duration::from_millis(ms));
     }
     async fn post_json(
         &self,

@@ -206,6 +206,8 @@ fn item(v: &Value, action_id: Option<&str>) -> Result<Event, WebhookError> {
 /// Reads a delivery (already authenticated): an object, an array, or JSON lines.
 /// `action_id` is the Standard Webhooks message id when the Action signed it.
 pub fn parse(body: &[u8], action_id: Option<&str>) -> Result<Vec<Event>, WebhookError> {
+    let fixed = super::replace_lone_surrogates(body);
+    let body = fixed.as_deref().unwrap_or(body);
     let mut events = Vec::new();
     // JSON lines with a broken line: each line on its own, so the broken one costs only itself.
     // (A body that reads as a stream of values, pretty-printed ones included, is read whole.)
@@ -254,6 +256,7 @@ pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError>
             return Ok(Received {
                 events: parse(d.body, Some(&parts.id))?,
                 replay_key: Some(parts.replay_key()),
+                ..Received::default()
             });
         }
     }
@@ -273,7 +276,7 @@ pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError>
     )?;
     Ok(Received {
         events: parse(d.body, None)?,
-        replay_key: None,
+        ..Received::default()
     })
 }
 

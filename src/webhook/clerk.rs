@@ -8,7 +8,7 @@
 //! carries only `{deleted, id, object}`. The event time is the envelope's `timestamp` (ms).
 
 use super::{
-    standard, Change, Delivery, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
+    standard, Change, Delivery, Lenient, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
 };
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
@@ -49,96 +49,132 @@ pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
 }
 
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct Envelope {
     #[serde(rename = "type")]
     kind: Option<String>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
+    data: Option<Box<RawValue>>,
     // Milliseconds; kept loose so that an odd value costs the time, not the event.
     #[serde(default)]
     timestamp: Value,
 }
 
-/// Clerk's `UserJSON`, and its `DeletedObjectJSON` (which has only the `id` of these).
+/// Clerk's `UserJSON`, and its `DeletedObjectJSON` (which has only the `id` of these). Every
+/// field but `id` is cosmetic: one of an unexpected type is left out, not fatal.
 #[derive(Deserialize)]
 struct RawUser {
     id: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient")]
-    first_name: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient")]
-    last_name: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient")]
-    username: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient")]
-    image_url: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient")]
-    profile_image_url: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient")]
-    primary_email_address_id: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient_list")]
-    email_addresses: Vec<Email>,
+    #[serde(default)]
+    first_name: Lenient<String>,
+    #[serde(default)]
+    last_name: Lenient<String>,
+    #[serde(default)]
+    username: Lenient<String>,
+    #[serde(default)]
+    image_url: Lenient<String>,
+    #[serde(default)]
+    profile_image_url: Lenient<String>,
+    #[serde(default)]
+    primary_email_address_id: Lenient<String>,
+    #[serde(default)]
+    email_addresses: Lenient<Vec<Lenient<Email>>>,
 }
 
 #[derive(Deserialize)]
 struct Email {
-    #[serde(default, deserialize_with = "super::lenient")]
-    id: Option<String>,
-    #[serde(default, deserialize_with = "super::lenient")]
-    email_address: Option<String>,
+    #[serde(default)]
+    id: Lenient<String>,
+    #[serde(default)]
+    email_address: Lenient<String>,
 }
 
-/// The user's id and profile (Nick and FaceUrl by the rules above).
-fn read_user(user: RawUser) -> Result<User, WebhookError> {
+/// The user's id and profile (Nick and FaceUrl by the rules above), and the names of the
+/// cosmetic fields left out.
+fn read_user(user: RawUser) -> Result<(User, Vec<&'static str>), WebhookError> {
     let user_id = user
         .id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| super::malformed("data.id is missing"))?;
-    let primary = user.primary_email_address_id.as_deref();
-    let email = user
+    let mut dropped = Vec::new();
+    user.first_name.note("first_name", &mut dropped);
+    user.last_name.note("last_name", &mut dropped);
+    user.username.note("username", &mut dropped);
+    user.image_url.note("image_url", &mut dropped);
+    user.profile_image_url
+        .note("profile_image_url", &mut dropped);
+    user.primary_email_address_id
+        .note("primary_email_address_id", &mut dropped);
+    user.email_addresses.note("email_addresses", &mut dropped);
+    let emails: Vec<&Email> = user
         .email_addresses
+        .as_valid()
+        .map(|list| list.iter().filter_map(Lenient::as_valid).collect())
+        .unwrap_or_default();
+    if let Some(list) = user.email_addresses.as_valid() {
+        if list.iter().any(|e| matches!(e, Lenient::Dropped))
+            || emails.iter().any(|e| {
+                matches!(e.id, Lenient::Dropped) || matches!(e.email_address, Lenient::Dropped)
+            })
+        {
+            dropped.push("email_addresses[]");
+        }
+    }
+    let primary = user.primary_email_address_id.as_valid();
+    let email = emails
         .iter()
-        .find(|e| e.id.is_some() && e.id.as_deref() == primary)
-        .or(user.email_addresses.first())
-        .and_then(|e| e.email_address.as_deref());
+        .find(|e| e.id.as_valid().is_some() && e.id.as_valid() == primary)
+        .or(emails.first())
+        .and_then(|e| e.email_address.as_valid())
+        .map(String::as_str);
     let nick = pick_nick(
-        user.first_name.as_deref(),
-        user.last_name.as_deref(),
-        user.username.as_deref(),
+        user.first_name.as_valid().map(String::as_str),
+        user.last_name.as_valid().map(String::as_str),
+        user.username.as_valid().map(String::as_str),
         email,
     );
     let face_url = user
         .image_url
+        .valid()
         .filter(|u| !u.is_empty())
-        .or(user.profile_image_url.filter(|u| !u.is_empty()));
-    Ok(User {
+        .or(user.profile_image_url.valid().filter(|u| !u.is_empty()));
+    let user = User {
         user_id,
         nick,
         face_url,
         ..User::default()
-    })
+    };
+    Ok((user, dropped))
 }
 
 /// Reads a Clerk event body (already verified); `event_id` is the Svix message id.
 pub fn parse(body: &[u8], event_id: Option<String>) -> Result<Event, WebhookError> {
-    let env: Envelope = serde_json::from_slice(body)
-        .map_err(|e| super::malformed(format!("not a Clerk event: {e}")))?;
+    read(body, event_id).map(|(event, _)| event)
+}
+
+/// [`parse`], with the cosmetic fields left out.
+fn read(body: &[u8], event_id: Option<String>) -> Result<(Event, Vec<&'static str>), WebhookError> {
+    let env: Envelope =
+        super::from_json(body).map_err(|e| super::malformed(format!("not a Clerk event: {e}")))?;
     let kind = env.kind.ok_or_else(|| super::malformed("no event type"))?;
     let Some(change) = Change::of(&kind, &super::USER_EVENTS) else {
-        return Ok(Event::Ignored(kind));
+        return Ok((Event::Ignored(kind), Vec::new()));
     };
-    let raw: RawUser = super::user_data(&kind, env.data, "Clerk")?;
+    let raw: RawUser = super::user_data(&kind, env.data.as_deref(), "Clerk")?;
+    let (user, dropped) = read_user(raw)?;
     let user = User {
         event_id,
         at: env.timestamp.as_i64().map(|ms| ms.div_euclid(1000)),
-        ..read_user(raw)?
+        ..user
     };
-    Ok(change.event(user))
+    Ok((change.event(user), dropped))
 }
 
 /// Verifies a Clerk delivery and reads it.
 pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
     let parts = cfg.verify(d)?;
-    Ok(Received::one(parse(d.body, Some(parts.id.clone()))?).with_replay_key(parts.replay_key()))
+    let (event, dropped) = read(d.body, Some(parts.id.clone()))?;
+    Ok(Received::one(event)
+        .with_replay_key(parts.replay_key())
+        .with_dropped(dropped))
 }
 
 #[cfg(test)]
@@ -306,8 +342,36 @@ mod tests {
             Some("https://www.gravatar.com/avatar?d=mp"),
             "profile_image_url backs image_url"
         );
+        // What was left out is named (never its value), for the delivery's log.
+        let (_, dropped) = read(v.to_string().as_bytes(), None).unwrap();
+        assert_eq!(dropped, ["first_name", "image_url"]);
+        v["data"]["email_addresses"] = serde_json::json!([7, {"id": 1, "email_address": "a@b.c"}]);
+        let (event, dropped) = read(v.to_string().as_bytes(), None).unwrap();
+        assert_eq!(dropped, ["first_name", "image_url", "email_addresses[]"]);
+        assert_eq!(
+            event.user().and_then(|u| u.nick.as_deref()),
+            Some("Example")
+        );
+        v["data"]["last_name"] = serde_json::Value::Null;
+        let (event, _) = read(v.to_string().as_bytes(), None).unwrap();
+        assert_eq!(
+            event.user().and_then(|u| u.nick.as_deref()),
+            Some("a"),
+            "the valid address of a list with a bad entry is still used"
+        );
         // The id is not cosmetic: of the wrong type, the delivery is refused.
         v["data"]["id"] = serde_json::json!(5);
         assert!(parse(v.to_string().as_bytes(), None).is_err());
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_a_name_costs_only_that_character() {
+        let body = DOCUMENTED.replace(
+            "\"first_name\": \"Example\"",
+            "\"first_name\": \"Ex\\ud83d\"",
+        );
+        assert_ne!(body, DOCUMENTED);
+        let u = signup(&body);
+        assert_eq!(u.nick.as_deref(), Some("Ex\u{fffd} Example"));
     }
 }

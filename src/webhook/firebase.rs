@@ -106,7 +106,7 @@ pub async fn receive<K: KeyIo>(
 ) -> Result<Received, WebhookError> {
     // Without a token there is nothing to authenticate: that is a signature failure, not a
     // malformed (but authentic) payload.
-    let token = serde_json::from_slice::<Envelope>(d.body)
+    let token = super::from_json::<Envelope>(d.body)
         .map_err(|_| WebhookError::BadSignature)?
         .data
         .jwt;

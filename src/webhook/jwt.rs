@@ -11,7 +11,10 @@
 //! either a key rotation or a forgery; we refetch for it at most once per [`MIN_REFRESH_MS`], so a
 //! flood of made-up kids cannot make us hammer the issuer. Expired keys keep being used while
 //! the issuer is unreachable; with no keys at all, the delivery fails with
-//! [`WebhookError::KeysUnavailable`] (503), so retrying senders try again later.
+//! [`WebhookError::KeysUnavailable`] (503), so retrying senders try again later. Fetches are
+//! single-flight: requests that need a document while it is being fetched wait for that fetch
+//! instead of starting their own, so a burst on a cold isolate (30 forged tokens at once) costs
+//! the issuer one request.
 
 use super::{Keys, WebhookError};
 use crate::ports::KeyIo;
@@ -20,8 +23,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// How long one JWKS fetch may take: Firebase allows the whole request only 7 s.
 pub const FETCH_TIMEOUT_MS: u64 = 2_000;
@@ -104,7 +108,31 @@ struct Doc {
     attempt_ms: Option<u64>,
     /// When the last fetch failed, and why.
     failed: Option<(u64, String)>,
+    /// The fetch in progress, which other requests wait for instead of fetching again.
+    flight: Option<Rc<Flight>>,
 }
+
+/// One JWKS fetch in progress: done once its result is in the cache, or its request was
+/// dropped. Waiting requests look at it between timer ticks of their own rather than being woken
+/// by the fetching request: in Workers, a request that awaits only another request's promise is
+/// cancelled as hung, and one woken from another request's context would do its own I/O there.
+#[derive(Debug, Default)]
+struct Flight {
+    done: Cell<bool>,
+}
+
+/// Held by the request that fetches: ends the flight when dropped, whether the fetch finished or
+/// the request was abandoned, so no waiting request waits for nothing.
+struct Pilot(Rc<Flight>);
+
+impl Drop for Pilot {
+    fn drop(&mut self) {
+        self.0.done.set(true);
+    }
+}
+
+/// How often a request waiting for another's JWKS fetch looks whether it landed.
+const WAIT_STEP_MS: u64 = 10;
 
 /// JWKS documents fetched in this isolate, by URL.
 ///
@@ -119,6 +147,8 @@ enum Plan {
     Use(PublicKey),
     /// Fetch; on failure fall back to this (expired) key if there is one.
     Fetch(Option<PublicKey>),
+    /// Another request is fetching what we need: wait for it, then plan again.
+    Wait(Rc<Flight>),
     Refuse(WebhookError),
 }
 
@@ -129,11 +159,13 @@ fn within(at: Option<u64>, now: u64, window: u64) -> bool {
 
 impl Doc {
     fn plan(&self, kid: &str, now: u64) -> Plan {
+        let in_flight = self.flight.as_ref().filter(|f| !f.done.get());
         let Some(fetched) = self.fetched_ms else {
-            // Never had keys: fetch, unless a fetch just failed (then fail fast). A fetch still
-            // in flight does not stop us, or concurrent first requests would fail needlessly.
-            return match &self.failed {
-                Some((at, why)) if within(Some(*at), now, FAILURE_BACKOFF_MS) => {
+            // Never had keys: wait for the fetch in flight, else fetch, unless a fetch just
+            // failed (then fail fast).
+            return match (&self.failed, in_flight) {
+                (_, Some(flight)) => Plan::Wait(flight.clone()),
+                (Some((at, why)), _) if within(Some(*at), now, FAILURE_BACKOFF_MS) => {
                     Plan::Refuse(WebhookError::KeysUnavailable(why.clone()))
                 }
                 _ => Plan::Fetch(None),
@@ -144,11 +176,15 @@ impl Doc {
             // Expired: refresh, but while a refresh is running or just failed use what we have.
             Some(key) if within(self.attempt_ms, now, FAILURE_BACKOFF_MS) => Plan::Use(key.clone()),
             Some(key) => Plan::Fetch(Some(key.clone())),
-            // Unknown kid: a rotation we have not seen, or a forgery.
-            None if within(self.attempt_ms, now, MIN_REFRESH_MS) => {
-                Plan::Refuse(WebhookError::BadSignature)
-            }
-            None => Plan::Fetch(None),
+            // Unknown kid: a rotation we have not seen, or a forgery. A refetch in flight may
+            // bring it; otherwise refetch at most once per MIN_REFRESH_MS.
+            None => match in_flight {
+                Some(flight) => Plan::Wait(flight.clone()),
+                None if within(self.attempt_ms, now, MIN_REFRESH_MS) => {
+                    Plan::Refuse(WebhookError::BadSignature)
+                }
+                None => Plan::Fetch(None),
+            },
         }
     }
 }
@@ -156,17 +192,38 @@ impl Doc {
 impl KeyCache {
     /// The key `kid` of the JWKS at `url`, fetching the document when needed.
     async fn key<K: KeyIo>(&self, url: &str, kid: &str, io: &K) -> Result<PublicKey, WebhookError> {
-        let now = io.now_ms();
-        let fallback = {
-            let mut docs = self.docs.borrow_mut();
-            let doc = docs.entry(url.to_owned()).or_default();
-            match doc.plan(kid, now) {
-                Plan::Use(key) => return Ok(key),
-                Plan::Refuse(e) => return Err(e),
-                Plan::Fetch(fallback) => {
-                    doc.attempt_ms = Some(now);
-                    fallback
+        // A wait lasts at most one fetch (its timeout, and a margin); after it the plan is Use
+        // or Refuse (a failure backs off, an unknown kid waits for the minute), so one wait is
+        // the rule and the bound on waits only guards that reasoning.
+        let max_steps = (FETCH_TIMEOUT_MS + 1_000) / WAIT_STEP_MS;
+        let mut waits = 0;
+        let (fallback, _pilot) = loop {
+            let now = io.now_ms();
+            let flight = {
+                let mut docs = self.docs.borrow_mut();
+                let doc = docs.entry(url.to_owned()).or_default();
+                match doc.plan(kid, now) {
+                    Plan::Use(key) => return Ok(key),
+                    Plan::Refuse(e) => return Err(e),
+                    Plan::Wait(flight) if waits < 3 => flight,
+                    Plan::Wait(_) => {
+                        return Err(WebhookError::KeysUnavailable(format!(
+                            "{url} is still being fetched"
+                        )))
+                    }
+                    Plan::Fetch(fallback) => {
+                        doc.attempt_ms = Some(now);
+                        let flight = Rc::new(Flight::default());
+                        doc.flight = Some(flight.clone());
+                        break (fallback, Pilot(flight));
+                    }
                 }
+            };
+            waits += 1;
+            let mut steps = 0;
+            while !flight.done.get() && steps < max_steps {
+                io.sleep(WAIT_STEP_MS).await;
+                steps += 1;
             }
         };
         let fetched = fetch_jwks(url, io).await;
@@ -599,6 +656,11 @@ pub(crate) mod testing {
         fn now_ms(&self) -> u64 {
             self.now_ms.get()
         }
+
+        async fn sleep(&self, ms: u64) {
+            YieldOnce(false).await;
+            self.now_ms.set(self.now_ms.get() + ms);
+        }
     }
 
     pub use crate::testing::block_on;
@@ -808,7 +870,7 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_requests_do_not_hold_the_cache_across_the_fetch() {
+    fn concurrent_requests_share_one_fetch_and_do_not_hold_the_cache_across_it() {
         let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
         io.pend.set(true);
         let keys = Keys {
@@ -817,31 +879,44 @@ mod tests {
         };
         let mut first = pin!(verify(GOOD, URL, &keys));
         assert!(poll_once(first.as_mut()).is_pending());
-        // A second request while the first one's fetch is in flight (cold cache): it may fetch
-        // too, and it must not find the cell borrowed.
-        assert!(block_on(verify(
-            GOOD,
-            URL,
-            &Keys {
-                cache: &cache,
-                io: &io
-            }
-        ))
-        .is_ok());
-        // A third, for an unknown kid, does not add a refetch on top.
+        // While the first request's fetch is in flight on a cold isolate, 30 more arrive (good
+        // and forged kids): they wait for that fetch instead of starting their own, and none
+        // finds the cell borrowed.
         let forged = with_header(r#"{"alg":"RS256","kid":"forged"}"#);
-        assert_eq!(
-            block_on(verify(
-                &forged,
-                URL,
-                &Keys {
-                    cache: &cache,
-                    io: &io
-                }
-            )),
-            Err(WebhookError::BadSignature)
-        );
+        let mut others: Vec<_> = (0..30)
+            .map(|i| Box::pin(verify(if i % 2 == 0 { GOOD } else { &forged }, URL, &keys)))
+            .collect();
+        for o in &mut others {
+            assert!(poll_once(o.as_mut()).is_pending());
+        }
+        assert_eq!(io.fetches(), 1);
         assert!(matches!(poll_once(first.as_mut()), Poll::Ready(Ok(_))));
+        for (i, o) in others.iter_mut().enumerate() {
+            match poll_once(o.as_mut()) {
+                Poll::Ready(r) if i % 2 == 0 => assert!(r.is_ok(), "{r:?}"),
+                Poll::Ready(r) => assert_eq!(r, Err(WebhookError::BadSignature)),
+                Poll::Pending => panic!("request {i} still waits after the fetch landed"),
+            }
+        }
+        assert_eq!(io.fetches(), 1, "one fetch for 31 requests");
+    }
+
+    #[test]
+    fn an_abandoned_fetch_releases_its_waiters() {
+        let (cache, io) = (KeyCache::default(), FakeKeys::new(JWKS));
+        io.pend.set(true);
+        let keys = Keys {
+            cache: &cache,
+            io: &io,
+        };
+        let mut first = Box::pin(verify(GOOD, URL, &keys));
+        assert!(poll_once(first.as_mut()).is_pending());
+        let mut second = pin!(verify(GOOD, URL, &keys));
+        assert!(poll_once(second.as_mut()).is_pending());
+        // The request that fetches is dropped mid-fetch: the waiter fetches for itself.
+        drop(first);
+        io.pend.set(false);
+        assert!(matches!(poll_once(second.as_mut()), Poll::Ready(Ok(_))));
         assert_eq!(io.fetches(), 2);
     }
 

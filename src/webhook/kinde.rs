@@ -120,8 +120,10 @@ fn check_origin_and_age(claims: &Value, issuer: &str, now: i64) -> Result<(), We
     if jwt::numeric_date(claims, "exp")?.is_none() {
         let issued = jwt::numeric_date(claims, "iat")?
             .or_else(|| super::time_at(claims, &["/timestamp", "/event_timestamp"]));
-        if let Some(t) = issued.filter(|t| now.saturating_sub(*t) > MAX_AGE_S) {
-            return Err(WebhookError::StaleTimestamp(now.saturating_sub(t)));
+        // With no time at all there is no age to bound: such a token would never expire.
+        let issued = issued.ok_or(WebhookError::BadTimestamp)?;
+        if now.saturating_sub(issued) > MAX_AGE_S {
+            return Err(WebhookError::StaleTimestamp(now.saturating_sub(issued)));
         }
     }
     Ok(())
@@ -426,6 +428,11 @@ mod tests {
             check_origin_and_age(&old, iss, now),
             Err(WebhookError::StaleTimestamp(_))
         ));
+        let timeless = serde_json::json!({ "iss": iss });
+        assert_eq!(
+            check_origin_and_age(&timeless, iss, now),
+            Err(WebhookError::BadTimestamp)
+        );
         let old_with_exp = serde_json::json!({ "iat": now - MAX_AGE_S - 1, "exp": now + 60 });
         assert_eq!(check_origin_and_age(&old_with_exp, iss, now), Ok(()));
         // The documented event carries its time in `timestamp`: fine then, stale years later.

@@ -75,7 +75,7 @@ pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Payload<'a> {
+struct Payload {
     event: Option<String>,
     hook_id: Option<String>,
     created_at: Option<String>,
@@ -86,10 +86,8 @@ struct Payload<'a> {
     #[serde(default)]
     path: serde_json::Value,
     // Parsed only for the events we import, so odd shapes in other events cannot fail them.
-    #[serde(borrow)]
-    user: Option<&'a RawValue>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
+    user: Option<Box<RawValue>>,
+    data: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -115,8 +113,8 @@ fn api_user_id(params: &serde_json::Value, path: &serde_json::Value) -> Option<S
 
 /// Reads a Logto event body (already verified); `now` is Unix seconds, for the `createdAt` check.
 pub fn parse(body: &[u8], now: i64) -> Result<Event, WebhookError> {
-    let p: Payload = serde_json::from_slice(body)
-        .map_err(|e| super::malformed(format!("not a Logto event: {e}")))?;
+    let p: Payload =
+        super::from_json(body).map_err(|e| super::malformed(format!("not a Logto event: {e}")))?;
     // Without a usable createdAt nothing bounds how long a captured request stays valid.
     let created_at = p.created_at.ok_or(WebhookError::BadTimestamp)?;
     let ts = sig::iso8601_seconds(&created_at).ok_or(WebhookError::BadTimestamp)?;
@@ -132,7 +130,7 @@ pub fn parse(body: &[u8], now: i64) -> Result<Event, WebhookError> {
         (p.data, api_user_id(&p.params, &p.path))
     };
     let user: RawUser = raw
-        .map(|r| serde_json::from_str(r.get()))
+        .map(|r| super::from_json(r.get().as_bytes()))
         .transpose()
         .map_err(|e| super::malformed(format!("{kind} user is not a Logto user: {e}")))?
         .unwrap_or_default();

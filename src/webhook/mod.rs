@@ -50,7 +50,7 @@ pub struct Keys<'a, K: KeyIo> {
 }
 
 /// A verified, parsed delivery: usually one event, several for batching senders (Okta, Auth0 logs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Received {
     /// The events, in delivery order.
     pub events: Vec<Event>,
@@ -59,6 +59,9 @@ pub struct Received {
     /// was replayed, which is refused with 401. Schemes that resend byte-identical retries
     /// (shared secrets, Kinde) leave it `None` and rely on the events' `event_id`.
     pub replay_key: Option<String>,
+    /// Cosmetic fields that had an unexpected type and were left out (names only, never
+    /// values): the user is imported with what was valid, and the operator is told what was not.
+    pub dropped: Vec<&'static str>,
 }
 
 impl Received {
@@ -66,8 +69,14 @@ impl Received {
     pub fn one(event: Event) -> Received {
         Received {
             events: vec![event],
-            replay_key: None,
+            ..Received::default()
         }
+    }
+
+    /// Records the cosmetic fields left out (see [`Received::dropped`]).
+    pub fn with_dropped(mut self, fields: Vec<&'static str>) -> Received {
+        self.dropped = fields;
+        self
     }
 
     /// Sets the replay key (see [`Received::replay_key`]).
@@ -149,38 +158,112 @@ pub fn text_at<'a>(v: &'a serde_json::Value, pointers: &[&str]) -> Option<&'a st
 
 /// The `data` of a `kind` event read as the provider's user type `T` (`provider` names it in
 /// errors); an event without `data` is malformed.
-pub fn user_data<'a, T: serde::Deserialize<'a>>(
+pub fn user_data<T: serde::de::DeserializeOwned>(
     kind: &str,
-    data: Option<&'a serde_json::value::RawValue>,
+    data: Option<&serde_json::value::RawValue>,
     provider: &str,
 ) -> Result<T, WebhookError> {
     let data = data.ok_or_else(|| malformed(format!("{kind} without data")))?;
-    serde_json::from_str(data.get())
+    from_json(data.get().as_bytes())
         .map_err(|e| malformed(format!("data is not a {provider} user: {e}")))
 }
 
-/// Serde helper for cosmetic fields: a value of an unexpected type (an object where a name was
-/// documented, a number for a URL) counts as absent instead of refusing the whole user.
-pub fn lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v: serde_json::Value = serde::Deserialize::deserialize(d)?;
-    Ok(v.as_str().map(str::to_owned))
+/// A cosmetic field (a name, an avatar URL, a list of e-mail addresses): the value when it reads
+/// as `T`, absent when missing or `null`, and remembered as dropped when it has another type (an
+/// object where a name was documented, a number for a URL), instead of refusing the whole user.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Lenient<T> {
+    /// Missing or `null`.
+    #[default]
+    Absent,
+    /// Read as documented.
+    Valid(T),
+    /// Present with an unexpected type, left out.
+    Dropped,
 }
 
-/// Serde helper for cosmetic lists: `null` or a non-list is empty, and entries that do not read
-/// as `T` are skipped.
-pub fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let v: serde_json::Value = serde::Deserialize::deserialize(d)?;
-    Ok(match v {
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .filter_map(|i| serde_json::from_value(i).ok())
-            .collect(),
-        _ => Vec::new(),
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(
+            match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
+                serde_json::Value::Null => Lenient::Absent,
+                v => serde_json::from_value(v).map_or(Lenient::Dropped, Lenient::Valid),
+            },
+        )
+    }
+}
+
+impl<T> Lenient<T> {
+    /// The value, if it was valid.
+    pub fn valid(self) -> Option<T> {
+        match self {
+            Lenient::Valid(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value by reference, if it was valid.
+    pub fn as_valid(&self) -> Option<&T> {
+        match self {
+            Lenient::Valid(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Adds `name` to `dropped` when this field was left out.
+    pub fn note(&self, name: &'static str, dropped: &mut Vec<&'static str>) {
+        if matches!(self, Lenient::Dropped) {
+            dropped.push(name);
+        }
+    }
+}
+
+/// Reads a verified body as `T`. A lone UTF-16 surrogate escape (`\ud800`), which JSON allows
+/// (RFC 8259 section 8.2) and JavaScript senders produce when they cut a string inside an emoji,
+/// is read as U+FFFD instead of refusing the delivery for one character; the bytes are only
+/// copied when the first reading fails.
+pub fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(body).or_else(|e| match replace_lone_surrogates(body) {
+        Some(fixed) => serde_json::from_slice(&fixed),
+        None => Err(e),
     })
+}
+
+/// `body` with each unpaired `\uD800`..`\uDFFF` escape replaced by `\uFFFD` (same length), or
+/// `None` when it has none.
+pub fn replace_lone_surrogates(body: &[u8]) -> Option<Vec<u8>> {
+    let hex = |at: usize| -> Option<u16> {
+        let digits = std::str::from_utf8(body.get(at..at + 4)?).ok()?;
+        u16::from_str_radix(digits, 16).ok()
+    };
+    // An escape `\uXXXX` starting at `at`, as its code unit.
+    let unit = |at: usize| -> Option<u16> {
+        (body.get(at) == Some(&b'\\') && body.get(at + 1) == Some(&b'u'))
+            .then(|| hex(at + 2))
+            .flatten()
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < body.len() {
+        if body.get(i) != Some(&b'\\') {
+            i += 1;
+            continue;
+        }
+        match unit(i) {
+            Some(0xD800..=0xDBFF) if matches!(unit(i + 6), Some(0xDC00..=0xDFFF)) => i += 12,
+            Some(0xD800..=0xDFFF) => {
+                let fixed = out.get_or_insert_with(|| body.to_vec());
+                if let Some(slot) = fixed.get_mut(i + 2..i + 6) {
+                    slot.copy_from_slice(b"fffd");
+                }
+                i += 6;
+            }
+            // Any other escape, `\\` included: skip it whole so its second byte is not read as
+            // the start of another.
+            _ => i += 2,
+        }
+    }
+    out
 }
 
 /// Unix seconds of the first ISO 8601 date-time (with an offset) at any of `pointers`: the event
@@ -381,6 +464,30 @@ registry! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lone_surrogates_are_replaced_and_pairs_kept() {
+        let fix =
+            |s: &str| replace_lone_surrogates(s.as_bytes()).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(
+            fix(r#"{"a":"x\ud800y"}"#).as_deref(),
+            Some(r#"{"a":"x\ufffdy"}"#)
+        );
+        assert_eq!(
+            fix(r#"["\uDC00\ud83d"]"#).as_deref(),
+            Some(r#"["\ufffd\ufffd"]"#)
+        );
+        // A valid pair, an escaped backslash before `ud800`, and other escapes stay as they are.
+        assert_eq!(fix(r#"["\ud83d\ude00", "\\ud800", "\n\u0041"]"#), None);
+        assert_eq!(
+            fix(r#""\ud8"#),
+            None,
+            "a cut escape is left for the parser to refuse"
+        );
+        let v: Vec<String> = from_json(br#"["a\ud800", "\ud83d\ude00"]"#).unwrap();
+        assert_eq!(v, ["a\u{fffd}", "\u{1f600}"]);
+        assert!(from_json::<Vec<String>>(b"[1,").is_err());
+    }
 
     #[test]
     fn provider_names_round_trip() {

@@ -107,7 +107,7 @@ fn event(e: &Value) -> Result<Event, WebhookError> {
 
 /// Reads an Event Hook body (already authenticated): one event per System Log entry.
 pub fn parse(body: &[u8]) -> Result<Vec<Event>, WebhookError> {
-    let hook: Value = serde_json::from_slice(body)
+    let hook: Value = super::from_json(body)
         .map_err(|e| super::malformed(format!("not an Okta event hook: {e}")))?;
     hook.pointer("/data/events")
         .and_then(Value::as_array)
@@ -122,7 +122,7 @@ pub fn receive(cfg: &Config, d: &Delivery<'_>) -> Result<Received, WebhookError>
     sig::shared_secret(d.headers, ("authorization", SECRET), &[cfg.secret.as_str()])?;
     Ok(Received {
         events: parse(d.body)?,
-        replay_key: None,
+        ..Received::default()
     })
 }
 

@@ -266,8 +266,8 @@ pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
 
 /// Reads a body (already verified) with the configured paths; `msg_id` becomes the event_id.
 fn parse(fields: &Fields, body: &[u8], msg_id: &str) -> Result<Event, WebhookError> {
-    let root: Value = serde_json::from_slice(body)
-        .map_err(|e| super::malformed(format!("body is not JSON: {e}")))?;
+    let root: Value =
+        super::from_json(body).map_err(|e| super::malformed(format!("body is not JSON: {e}")))?;
     let kind = fields
         .kind
         .text(&root)
@@ -401,6 +401,7 @@ mod tests {
         fn now_ms(&self) -> u64 {
             0
         }
+        async fn sleep(&self, _ms: u64) {}
     }
 
     fn cfg(settings: &[(&str, &str)]) -> Result<Option<Config>, ConfigError> {

@@ -57,7 +57,7 @@ const ACTIONS: [(&str, Change); 3] = [
 ];
 
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct Envelope {
     source: Option<String>,
     object_type: Option<String>,
     action: Option<String>,
@@ -68,8 +68,7 @@ struct Envelope<'a> {
     timestamp: Value,
     // Kept raw so that events about other objects (members, organizations) never fail to parse
     // because their `user` shape differs.
-    #[serde(borrow)]
-    user: Option<&'a RawValue>,
+    user: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -115,7 +114,7 @@ fn event_name(source: Option<String>, object_type: String, action: &str) -> Stri
 
 /// The user's id (absent: use the top-level `id`) and profile from the `user` object.
 fn read_user(raw: &RawValue) -> Result<User, WebhookError> {
-    let u: RawUser = serde_json::from_str(raw.get())
+    let u: RawUser = super::from_json(raw.get().as_bytes())
         .map_err(|e| super::malformed(format!("user is not a Stytch user: {e}")))?;
     let email = u
         .emails
@@ -143,8 +142,8 @@ fn read_user(raw: &RawValue) -> Result<User, WebhookError> {
 
 /// Reads a Stytch event body (already verified); `svix_id` is the fallback de-duplication key.
 pub fn parse(body: &[u8], svix_id: Option<String>) -> Result<Event, WebhookError> {
-    let env: Envelope = serde_json::from_slice(body)
-        .map_err(|e| super::malformed(format!("not a Stytch event: {e}")))?;
+    let env: Envelope =
+        super::from_json(body).map_err(|e| super::malformed(format!("not a Stytch event: {e}")))?;
     let (Some(object_type), Some(action)) = (env.object_type, env.action) else {
         return Err(super::malformed("no object_type or action"));
     };
@@ -152,7 +151,12 @@ pub fn parse(body: &[u8], svix_id: Option<String>) -> Result<Event, WebhookError
     let Some(change) = change.filter(|_| object_type == "user") else {
         return Ok(Event::Ignored(event_name(env.source, object_type, &action)));
     };
-    let user = env.user.map(read_user).transpose()?.unwrap_or_default();
+    let user = env
+        .user
+        .as_deref()
+        .map(read_user)
+        .transpose()?
+        .unwrap_or_default();
     let user_id = non_empty(Some(user.user_id))
         .or(non_empty(env.id))
         .ok_or_else(|| super::malformed("user.user_id and id are missing"))?;

@@ -75,7 +75,7 @@ struct RawUser {
 
 /// Reads a Supabase hook body (already verified).
 pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
-    let input: Input = serde_json::from_slice(body)
+    let input: Input = super::from_json(body)
         .map_err(|e| super::malformed(format!("not a Supabase Auth hook payload: {e}")))?;
     let meta = input
         .metadata

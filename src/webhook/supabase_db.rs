@@ -167,7 +167,7 @@ fn deleted(old_record: &Value) -> Result<Event, WebhookError> {
 
 /// Reads a Database Webhook body (already authenticated).
 pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
-    let p: Payload = serde_json::from_slice(body)
+    let p: Payload = super::from_json(body)
         .map_err(|e| super::malformed(format!("not a Supabase database webhook: {e}")))?;
     let (kind, schema, table) = (
         p.kind.unwrap_or_default(),

@@ -53,14 +53,13 @@ pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
 }
 
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct Envelope {
     id: Option<String>,
     event: Option<String>,
     // ISO 8601; kept loose so that an odd value costs the time, not the event.
     #[serde(default)]
     created_at: serde_json::Value,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
+    data: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -96,13 +95,13 @@ fn read_user(user: RawUser) -> Result<User, WebhookError> {
 
 /// Reads a WorkOS event body (already verified).
 pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
-    let env: Envelope = serde_json::from_slice(body)
-        .map_err(|e| super::malformed(format!("not a WorkOS event: {e}")))?;
+    let env: Envelope =
+        super::from_json(body).map_err(|e| super::malformed(format!("not a WorkOS event: {e}")))?;
     let kind = env.event.ok_or_else(|| super::malformed("no event type"))?;
     let Some(change) = Change::of(&kind, &super::USER_EVENTS) else {
         return Ok(Event::Ignored(kind));
     };
-    let user: RawUser = super::user_data(&kind, env.data, "WorkOS")?;
+    let user: RawUser = super::user_data(&kind, env.data.as_deref(), "WorkOS")?;
     Ok(change.event(User {
         event_id: env.id.filter(|id| !id.is_empty()),
         at: env.created_at.as_str().and_then(sig::iso8601_seconds),

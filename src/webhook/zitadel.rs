@@ -139,7 +139,7 @@ fn changed_nick(p: &Value) -> Option<String> {
 
 /// Reads an event execution body (already verified).
 pub fn parse(body: &[u8]) -> Result<Event, WebhookError> {
-    let env: Envelope = serde_json::from_slice(body)
+    let env: Envelope = super::from_json(body)
         .map_err(|e| super::malformed(format!("not a ZITADEL event: {e}")))?;
     let kind = env
         .event_type

@@ -7,6 +7,8 @@ import {
   assertNoLeaks,
   clerkEvent,
   deliverSigned,
+  fullBindings,
+  hideSecrets,
   newUserId,
   observedTexts,
   secretsToHide,
@@ -16,7 +18,10 @@ import { suite } from "./fixture.mjs";
 
 const opts = { timeout: TEST_TIMEOUT_MS };
 const REQUIRED = ["TIM_SDKAPPID", "TIM_SECRET_KEY"];
+const CONFIG_ADMIN_TOKEN = `cfg-admin-${newUserId("tok")}`;
+hideSecrets(CONFIG_ADMIN_TOKEN);
 const s = suite({
+  bindings: (s) => fullBindings(s.emulator, { TIM_ADMIN_TOKEN: CONFIG_ADMIN_TOKEN }),
   workers: {
     full: {},
     noKey: { TIM_SECRET_KEY: undefined },
@@ -55,7 +60,7 @@ test("missing TIM_SDKAPPID: a signed signup is 500 config_missing naming it", op
 });
 
 test("GET /health with the full configuration: 200, ready, every item true, no values", opts, async () => {
-  const res = await workers.full.request("/health");
+  const res = await workers.full.health();
   assert.equal(res.status, 200, res.text);
   assert.ok(res.json, res.text);
   assert.equal(res.json.ready, true);
@@ -74,7 +79,7 @@ test("GET /health with the full configuration: 200, ready, every item true, no v
 });
 
 test("GET /health without TIM_SECRET_KEY: 503, not ready, config.TIM_SECRET_KEY false", opts, async () => {
-  const res = await workers.noKey.request("/health");
+  const res = await workers.noKey.health();
   assert.equal(res.status, 503, res.text);
   assert.equal(res.json.ready, false);
   assert.equal(res.json.config.TIM_SECRET_KEY, false);
@@ -84,12 +89,24 @@ test("GET /health without TIM_SECRET_KEY: 503, not ready, config.TIM_SECRET_KEY 
 });
 
 test("GET /health with no provider configured: 503 and providers.clerk off", opts, async () => {
-  const res = await workers.noWebhookSecret.request("/health");
+  const res = await workers.noWebhookSecret.health();
   assert.equal(res.status, 503, res.text);
   assert.equal(res.json.ready, false);
   assert.equal(res.json.providers.clerk, "off");
   assert.equal(res.json.config.TIM_SECRET_KEY, true);
   assertNoSecretIn(res.text);
+});
+
+test("GET /health without the admin token: readiness only, no providers, region or origin", opts, async () => {
+  for (const [name, w, status] of [["full", workers.full, 200], ["noKey", workers.noKey, 503]]) {
+    const res = await w.request("/health");
+    assert.equal(res.status, status, `${name}: ${res.text}`);
+    assert.equal(res.json?.ready, status === 200, res.text);
+    assert.deepEqual(Object.keys(res.json).sort(), ["detail", "ready"], res.text);
+    assert.ok(!res.text.includes("clerk") && !res.text.includes(s.emulator.url), res.text);
+  }
+  const wrong = await workers.full.request("/health", { headers: { authorization: "Bearer not-the-token" } });
+  assertError(wrong, 401, "unauthorized");
 });
 
 test("GET /health never calls Tencent", opts, async () => {

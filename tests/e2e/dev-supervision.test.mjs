@@ -198,9 +198,11 @@ test("make dev points the Worker at EMULATOR_PORT and stops everything when the 
   assert.match(run.output, new RegExp(`curl http://127\\.0\\.0\\.1:${emulatorPort}/_emulator/accounts`));
 
   // The Worker answers on DEV_PORT and uses the emulator on EMULATOR_PORT, not .dev.vars' 8790.
-  const res = await withTimeout(fetch(`http://127.0.0.1:${devPort}/health`), 20_000, "GET /health");
-  const health = await res.text();
   const devVars = readFileSync(`${ROOT}.dev.vars`, "utf8");
+  const token = devVars.match(/^TIM_ADMIN_TOKEN=(.*)$/m)?.[1]?.trim();
+  const auth = token ? { authorization: `Bearer ${token}` } : {};
+  const res = await withTimeout(fetch(`http://127.0.0.1:${devPort}/health`, { headers: auth }), 20_000, "GET /health");
+  const health = await res.text();
   if (/^TIM_BASE_URL=http:\/\/127\.0\.0\.1:8790\s*$/m.test(devVars)) {
     assert.ok(health.includes(`http://127.0.0.1:${emulatorPort}`), `/health does not show the emulator: ${health}`);
   }

@@ -126,7 +126,7 @@ async function startWorkerWith(bindings, extra = {}) {
       : { workers: [{ name: "main", ...worker }, ...others], handleRuntimeStdio },
   );
   const url = await withTimeout(mf.ready, 30_000, "Miniflare to start workerd");
-  return new Worker(mf, logs, url.origin);
+  return new Worker(mf, logs, url.origin, bindings?.TIM_ADMIN_TOKEN);
 }
 
 /**

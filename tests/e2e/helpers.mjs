@@ -298,8 +298,10 @@ async function readResponse(res, what) {
 export class Worker {
   #disposed;
 
-  constructor(mf, logs, url) {
+  constructor(mf, logs, url, adminToken) {
     this.mf = mf;
+    /** Its TIM_ADMIN_TOKEN binding, if any: `health()` presents it to see the detail. */
+    this.adminToken = adminToken;
     /** workerd's stdout and stderr (the Worker's console output), chunk by chunk. */
     this.logs = logs;
     /** The Worker's origin on 127.0.0.1 (Miniflare's own listener), e.g. for a child process. */
@@ -311,6 +313,15 @@ export class Worker {
     const what = `${init.method ?? "GET"} ${path}`;
     const res = await withTimeout(this.mf.dispatchFetch(`http://worker.test${path}`, init), 25_000, what);
     return readResponse(res, what);
+  }
+
+  /**
+   * GET /health as the operator: with the Worker's admin token, so the answer has the detail
+   * (the public answer is `{"ready"}` only).
+   */
+  async health() {
+    if (!this.adminToken) throw new Error("test bug: /health detail needs a TIM_ADMIN_TOKEN binding");
+    return this.request("/health", { headers: { authorization: `Bearer ${this.adminToken}` } });
   }
 
   /** POSTs `body` (a string) to /webhooks/clerk with `headers`. */
@@ -362,7 +373,7 @@ export async function startWorker(bindings) {
     },
   });
   const url = await withTimeout(mf.ready, 30_000, "Miniflare to start workerd");
-  return new Worker(mf, logs, url.origin);
+  return new Worker(mf, logs, url.origin, bindings?.TIM_ADMIN_TOKEN);
 }
 
 // ---------------------------------------------------------------------------------------------

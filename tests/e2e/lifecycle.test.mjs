@@ -584,7 +584,7 @@ function timeline() {
 // ---------------------------------------------------------------------------------------------
 
 test("this file drives exactly the providers whose /health lifecycle lists updates and deletions", opts, async () => {
-  const res = await s.worker.request("/health");
+  const res = await s.worker.health();
   assert.ok(res.json?.lifecycle, `no lifecycle in /health: ${res.text}`);
   const full = Object.entries(res.json.lifecycle)
     .filter(([, l]) => l.signup.length > 0 && l.update.length > 0 && l.delete.length > 0)
@@ -819,7 +819,7 @@ describe("standard: STANDARD_UPDATE_EVENT_TYPES and STANDARD_DELETE_EVENT_TYPES"
 
   test("a type in two lists: an explicit list that repeats one is invalid; a signup list naming a default takes it", opts, async () => {
     const bad = await s.startWorker({ STANDARD_DELETE_EVENT_TYPES: "user.deleted,user.created" });
-    const health = await bad.request("/health");
+    const health = await bad.health();
     assert.equal(health.json?.providers?.standard, "invalid", health.text);
     const id = newId("usr");
     const res = await send(bad, "standard", event("user.created", id, nowS()));
@@ -829,7 +829,7 @@ describe("standard: STANDARD_UPDATE_EVENT_TYPES and STANDARD_DELETE_EVENT_TYPES"
     await bad.dispose();
 
     const taken = await s.startWorker({ STANDARD_EVENT_TYPES: "user.created,user.updated" });
-    assert.equal((await taken.request("/health")).json?.providers?.standard, "ready");
+    assert.equal((await taken.health()).json?.providers?.standard, "ready");
     const res2 = await send(taken, "standard", event("user.updated", id, nowS()));
     assert.deepEqual(res2.json, { status: "imported", user_id: id }, res2.text);
     await taken.dispose();

@@ -91,7 +91,7 @@ const w = s.workers; // w.all, w.clerkOnly, w.tuned, w.noKeys: filled in by the 
 
 describe("coexistence", () => {
   test("GET /health with all twelve providers configured: 200, every provider ready", opts, async () => {
-    const res = await w.all.request("/health");
+    const res = await w.all.health();
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.ready, true, res.text);
     assert.deepEqual(Object.keys(res.json.providers).sort(), [...PROVIDERS].sort());
@@ -153,7 +153,7 @@ describe("coexistence", () => {
     }
     const challenge = await w.clerkOnly.request("/webhooks/okta", { headers: { "X-Okta-Verification-Challenge": "abc" } });
     assertError(challenge, 404, "provider_not_configured");
-    const health = await w.clerkOnly.request("/health");
+    const health = await w.clerkOnly.health();
     for (const p of Object.keys(KEY_SETTING)) assert.equal(health.json?.providers?.[p], "off", `${p}: ${health.text}`);
     assert.equal(await s.callTotal(), 0);
   });

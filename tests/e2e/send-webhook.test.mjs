@@ -198,7 +198,8 @@ const s = suite({
 // ---------------------------------------------------------------------------------------------
 
 test(".dev.vars.example switches every provider on: /health is 200 with all twelve ready", opts, async (t) => {
-  const res = await fetch(`${s.url}/health`);
+  const token = bindingsFor(s.emulator.url, s.emulator.url).TIM_ADMIN_TOKEN;
+  const res = await fetch(`${s.url}/health`, { headers: { authorization: `Bearer ${token}` } });
   const body = await res.json();
   assert.equal(res.status, 200, JSON.stringify(body));
   assert.deepEqual(body.providers, Object.fromEntries(PROVIDERS.map((p) => [p, "ready"])));

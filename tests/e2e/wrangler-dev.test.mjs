@@ -17,6 +17,7 @@ import {
   assertNoLeaks,
   clerkEvent,
   freePort,
+  hideSecrets,
   newUserId,
   observe,
   observedTexts,
@@ -105,6 +106,7 @@ async function startWranglerDev(emulator) {
       CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET,
       TIM_ADMIN: ADMIN,
       TIM_BASE_URL: emulator.url,
+      TIM_ADMIN_TOKEN: WDEV_ADMIN_TOKEN,
     };
     // Queue mode runs on wrangler's local Queues and D1: the D1 tables first, as `make dev` does.
     const migrate = spawnSync(
@@ -162,11 +164,19 @@ async function startWranglerDev(emulator) {
   }
 }
 
+/** The operator token of this `wrangler dev` (the /health detail needs it). */
+const WDEV_ADMIN_TOKEN = `wdev-admin-${newUserId("tok")}`;
+hideSecrets(WDEV_ADMIN_TOKEN);
+
 // No Miniflare Worker here: the Worker under test is the one `wrangler dev` runs.
 const s = suite({ services: { wrangler: (s) => startWranglerDev(s.emulator) }, workers: {} });
 
 test("wrangler dev serves /health as ready with the --var configuration", { timeout: 30_000 }, async () => {
-  const res = await withTimeout(fetch(`${s.wrangler.url}/health`), 20_000, "GET /health via wrangler dev");
+  const res = await withTimeout(
+    fetch(`${s.wrangler.url}/health`, { headers: { authorization: `Bearer ${WDEV_ADMIN_TOKEN}` } }),
+    20_000,
+    "GET /health via wrangler dev",
+  );
   const text = await res.text();
   observe("wrangler dev /health", text);
   assert.equal(res.status, 200, `${text}\n--- wrangler output:\n${s.wrangler.output}`);
