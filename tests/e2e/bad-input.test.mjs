@@ -25,7 +25,6 @@
 import { test } from "node:test";
 import { createHmac, createPublicKey, createSign, KeyObject, generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
-import { readFileSync } from "node:fs";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import {
   alignToSecond,
@@ -35,7 +34,6 @@ import {
   hideSecrets,
   observe,
   observedTexts,
-  ROOT,
   sleep,
   withTimeout,
 } from "./helpers.mjs";
@@ -65,7 +63,7 @@ import {
   zitadelHeaders,
   allProviderBindings,
 } from "./provider-harness.mjs";
-import { suite } from "./fixture.mjs";
+import { applyMigrations, QUEUE_MODE, suite } from "./fixture.mjs";
 
 const STRICT = process.env.BAD_INPUT_STRICT === "1";
 /** Runs only the rows whose "<route>: <name>" matches this regular expression (debugging). */
@@ -165,17 +163,6 @@ function badInputBindings(s) {
   });
 }
 
-const JOB_QUEUE = "tim-onboard-jobs";
-const DEAD_LETTER_QUEUE = "tim-onboard-dlq";
-const QUEUE_MODE = {
-  queueProducers: { TIM_QUEUE: JOB_QUEUE },
-  queueConsumers: {
-    [JOB_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: DEAD_LETTER_QUEUE },
-    [DEAD_LETTER_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 },
-  },
-  d1Databases: ["DB"],
-};
-
 const s = suite({
   services: { jwks: () => startJwksServer(), idp: () => startIdp() },
   bindings: badInputBindings,
@@ -193,9 +180,7 @@ async function start(name) {
     case "queue": {
       // Queue mode with D1, the dead-letter table created.
       const w = await s.startWorker({}, QUEUE_MODE);
-      const sql = readFileSync(`${ROOT}migrations/0001_dead_letters.sql`, "utf8").replace(/--.*$/gm, "");
-      const db = await w.mf.getD1Database("DB");
-      for (const st of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(st).run();
+      await applyMigrations(w);
       return w;
     }
     case "bare":

@@ -19,23 +19,15 @@
 //   DRILL_FREEZE_S   how long it is frozen (default: DRILL_OUTAGE_S)
 //   DRILL_TABLE_OUT  a file to write the markdown table to
 import { test } from "node:test";
-import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import {
-  ADMIN,
   assert,
   assertNoLeaks,
   clerkEvent,
-  Emulator,
-  EMULATOR_BIN,
-  observe,
   observedTexts,
-  ROOT,
-  SDKAPPID,
   sleep,
-  TIM_KEY,
-  withTimeout,
+  startEmulator,
 } from "./helpers.mjs";
 import {
   compactUuid,
@@ -57,23 +49,12 @@ import {
   workosHeaders,
   zitadelHeaders,
 } from "./provider-harness.mjs";
-import { suite } from "./fixture.mjs";
+import { applyMigrations, QUEUE_MODE, suite } from "./fixture.mjs";
 
 const OUTAGE_S = Number(process.env.DRILL_OUTAGE_S ?? "15");
 const FREEZE_S = Number(process.env.DRILL_FREEZE_S ?? String(OUTAGE_S));
 /** How long queued signups may take to arrive once Tencent is back (queue retry delays double). */
 const QUEUE_DEADLINE_S = 60 + 2 * Math.max(OUTAGE_S, FREEZE_S);
-
-const JOB_QUEUE = "tim-onboard-jobs";
-const DEAD_LETTER_QUEUE = "tim-onboard-dlq";
-const QUEUE_MODE = {
-  queueProducers: { TIM_QUEUE: JOB_QUEUE },
-  queueConsumers: {
-    [JOB_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: DEAD_LETTER_QUEUE },
-    [DEAD_LETTER_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 },
-  },
-  d1Databases: ["DB"],
-};
 
 // The emulator is replaced (kill drill) and frozen (freeze drill): no automatic reset between tests.
 const s = suite({ ...PROVIDER_SUITE, workers: {}, reset: false });
@@ -254,60 +235,6 @@ async function signup(provider) {
 
 const W = {};
 
-async function migrate(worker) {
-  const sql = readFileSync(`${ROOT}migrations/0001_dead_letters.sql`, "utf8").replace(/--.*$/gm, "");
-  const db = await worker.mf.getD1Database("DB");
-  for (const st of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(st).run();
-}
-
-/** Starts tim-emulator on 127.0.0.1:`port` with this run's credentials (the port the Workers name). */
-async function startEmulatorOnPort(port) {
-  const args = ["--listen", `127.0.0.1:${port}`, "--sdkappid", SDKAPPID, "--secret-key", TIM_KEY, "--admin", ADMIN];
-  let lastError;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const proc = spawn(EMULATOR_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const logs = [];
-    let stdout = "";
-    proc.stdout.setEncoding("utf8");
-    proc.stderr.setEncoding("utf8");
-    proc.stderr.on("data", (d) => {
-      logs.push(d);
-      observe("emulator stderr", d);
-    });
-    try {
-      const url = await withTimeout(
-        new Promise((resolve, reject) => {
-          proc.on("error", reject);
-          proc.on("exit", (code) => reject(new Error(`tim-emulator exited (code ${code}): ${logs.join("")}`)));
-          proc.stdout.on("data", (d) => {
-            stdout += d;
-            logs.push(d);
-            observe("emulator stdout", d);
-            const m = stdout.match(/^tim-emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n/m);
-            if (m) resolve(m[1]);
-          });
-        }),
-        10_000,
-        `tim-emulator to listen on port ${port}`,
-      );
-      return new Emulator(proc, url, logs);
-    } catch (e) {
-      lastError = e;
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-      await sleep(250);
-    }
-  }
-  throw lastError;
-}
-
-async function killEmulator(emulator) {
-  const proc = emulator.proc;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGKILL");
-  await exited;
-}
-
 /** Polls until every UserID of `expected` has an account or `deadlineMs` passed. */
 async function waitForAccounts(expected, deadlineMs) {
   const t0 = Date.now();
@@ -405,14 +332,14 @@ async function runDrill(drill, seconds, t) {
 
   const port = s.emulator.port;
   const frozen = s.emulator.proc;
-  if (drill === "killed") await killEmulator(s.emulator);
+  if (drill === "killed") await s.emulator.crash();
   else frozen.kill("SIGSTOP");
   const downAt = Date.now();
   down.plannedUpAt = downAt + seconds * 1000;
   try {
     const restore = (async () => {
       await sleep(seconds * 1000);
-      if (drill === "killed") s.emulator = await startEmulatorOnPort(port);
+      if (drill === "killed") s.emulator = await startEmulator([], { port });
       else frozen.kill("SIGCONT");
       down.upAt = Date.now();
       markUp();
@@ -476,7 +403,7 @@ async function runDrill(drill, seconds, t) {
 test("warm-up: a direct-mode and a queue-mode Worker import a signup of every provider", { timeout: 120_000 }, async () => {
   W.direct = await s.startWorker({});
   W.queue = await s.startWorker({}, QUEUE_MODE);
-  await migrate(W.queue);
+  await applyMigrations(W.queue);
   const sus = [];
   for (const w of [W.direct, W.queue]) {
     for (const p of PROVIDERS) {

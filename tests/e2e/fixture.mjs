@@ -57,6 +57,7 @@
 //   s.observed()                   everything the leak check has recorded in this test process
 //   s.assertNoLeaks(extraSecrets)  the leak check over s.observed()
 
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, beforeEach } from "node:test";
 import { Miniflare } from "miniflare";
 import {
@@ -146,6 +147,33 @@ function mergeOptions(a = {}, b = {}) {
     }
   }
   return out;
+}
+
+/** The job queue and the dead-letter queue, as wrangler.toml names them. */
+export const JOB_QUEUE = "tim-onboard-jobs";
+export const DEAD_LETTER_QUEUE = "tim-onboard-dlq";
+
+/** Miniflare options of a Worker in queue mode: wrangler.toml's queue and D1 tables. */
+export const QUEUE_MODE = {
+  queueProducers: { TIM_QUEUE: JOB_QUEUE },
+  queueConsumers: {
+    [JOB_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: DEAD_LETTER_QUEUE },
+    [DEAD_LETTER_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 },
+  },
+  d1Databases: ["DB"],
+};
+
+/**
+ * Applies every migration in migrations/ (in name order, as `wrangler d1 migrations apply` does)
+ * to the D1 binding DB of `worker` (of its Miniflare Worker `workerName`, when it has several).
+ */
+export async function applyMigrations(worker, workerName) {
+  const db = await worker.mf.getD1Database("DB", workerName);
+  const files = readdirSync(`${ROOT}migrations`).filter((f) => f.endsWith(".sql")).sort();
+  for (const file of files) {
+    const sql = readFileSync(`${ROOT}migrations/${file}`, "utf8").replace(/--.*$/gm, "");
+    for (const st of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(st).run();
+  }
 }
 
 /**

@@ -177,6 +177,15 @@ export class Emulator {
   }
 
   /** `[{UserID, Nick, FaceUrl, imports}]` in insertion order. */
+  /** SIGKILL, like a crash (no graceful close), then waits for the exit; once is enough. */
+  async crash() {
+    const proc = this.proc;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGKILL");
+    await exited;
+  }
+
   async accounts() {
     return (await this.#control("GET", "/_emulator/accounts")).accounts;
   }
@@ -225,39 +234,54 @@ export class Emulator {
  * admin (or the given ones; `admin: null` passes no --admin) plus `extraArgs`, and reads the port
  * from its one stdout line. Its stdout and stderr are kept in `emulator.logs` and the leak check.
  */
-export async function startEmulator(extraArgs = [], { sdkappid = SDKAPPID, secretKey = TIM_KEY, admin = ADMIN } = {}) {
+export async function startEmulator(
+  extraArgs = [],
+  { sdkappid = SDKAPPID, secretKey = TIM_KEY, admin = ADMIN, port = 0 } = {},
+) {
   requireArtifacts();
-  const args = ["--listen", "127.0.0.1:0", "--sdkappid", sdkappid, "--secret-key", secretKey];
+  const args = ["--listen", `127.0.0.1:${port}`, "--sdkappid", sdkappid, "--secret-key", secretKey];
   if (admin !== null) args.push("--admin", admin);
-  const proc = spawn(EMULATOR_BIN, [...args, ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  const logs = [];
-  proc.stdout.setEncoding("utf8");
-  proc.stderr.setEncoding("utf8");
-  proc.stderr.on("data", (d) => {
-    logs.push(d);
-    observe("emulator stderr", d);
-  });
-  const url = await withTimeout(
-    new Promise((resolve, reject) => {
-      proc.on("error", reject);
-      proc.on("exit", (code, signal) =>
-        reject(new Error(`tim-emulator exited early (code ${code}, signal ${signal}); stdout: ${stdout}`)),
+  // A fixed port (an emulator restarted where the Workers expect it) may still be held for a
+  // moment by the one it replaces: try again for up to 5 s.
+  let lastError;
+  for (let attempt = 0; attempt < (port === 0 ? 1 : 20); attempt++) {
+    const proc = spawn(EMULATOR_BIN, [...args, ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    const logs = [];
+    proc.stdout.setEncoding("utf8");
+    proc.stderr.setEncoding("utf8");
+    proc.stderr.on("data", (d) => {
+      logs.push(d);
+      observe("emulator stderr", d);
+    });
+    try {
+      const url = await withTimeout(
+        new Promise((resolve, reject) => {
+          proc.on("error", reject);
+          proc.on("exit", (code, signal) =>
+            reject(new Error(`tim-emulator exited early (code ${code}, signal ${signal}): ${logs.join("")}`)),
+          );
+          proc.stdout.on("data", (d) => {
+            stdout += d;
+            logs.push(d);
+            observe("emulator stdout", d);
+            const m = stdout.match(/^tim-emulator listening on (http:\/\/127\.0\.0\.1:(\d+))\n/m);
+            if (m) resolve(m[1]);
+          });
+        }),
+        10_000,
+        "tim-emulator to print its listening line",
       );
-      proc.stdout.on("data", (d) => {
-        stdout += d;
-        logs.push(d);
-        observe("emulator stdout", d);
-        const m = stdout.match(/^tim-emulator listening on (http:\/\/127\.0\.0\.1:(\d+))\n/m);
-        if (m) resolve(m[1]);
-      });
-    }),
-    10_000,
-    "tim-emulator to print its listening line",
-  );
-  const emulator = new Emulator(proc, url, logs);
-  assert.ok(emulator.port > 0, `bad emulator port in ${JSON.stringify(stdout)}`);
-  return emulator;
+      const emulator = new Emulator(proc, url, logs);
+      assert.ok(emulator.port > 0, `bad emulator port in ${JSON.stringify(stdout)}`);
+      return emulator;
+    } catch (e) {
+      lastError = e;
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      if (port !== 0) await sleep(250);
+    }
+  }
+  throw lastError;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ import {
   workosHeaders,
   zitadelHeaders,
 } from "./provider-harness.mjs";
-import { suite } from "./fixture.mjs";
+import { applyMigrations, QUEUE_MODE, suite } from "./fixture.mjs";
 
 const require = createRequire(import.meta.url);
 const TLSSigAPIv2 = require("tls-sig-api-v2");
@@ -884,25 +884,13 @@ describe("direct mode: events of one user in the same delivery", () => {
 // Queue mode: Miniflare Queues and D1 (migrations 0001 and 0002), a 1 s batch timeout
 // ---------------------------------------------------------------------------------------------
 
-const JOB_QUEUE = "tim-onboard-jobs";
-const QUEUE_MODE = {
-  queueProducers: { TIM_QUEUE: JOB_QUEUE },
-  queueConsumers: { [JOB_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 } },
-  d1Databases: ["DB"],
-};
-const MIGRATIONS = ["0001_dead_letters.sql", "0002_user_state.sql"];
-
 /**
- * A queue-mode Worker with every provider on and both migrations applied. Its D1 database lives
+ * A queue-mode Worker with every provider on and the migrations applied. Its D1 database lives
  * in `persistDir`, so a Worker started later on the same directory (a new isolate) finds it.
  */
 async function queueWorker(onDelete, persistDir) {
   const w = await s.startWorker({ TIM_ON_DELETE: onDelete }, { ...QUEUE_MODE, d1Persist: persistDir });
-  const db = await w.mf.getD1Database("DB");
-  for (const file of MIGRATIONS) {
-    const sql = readFileSync(`${ROOT}migrations/${file}`, "utf8").replace(/--.*$/gm, "");
-    for (const st of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(st).run();
-  }
+  await applyMigrations(w);
   return w;
 }
 

@@ -14,23 +14,16 @@
 //   QUEUE_E2E_OUTAGE_S  how long the emulator is down in the outage test (default 15; the
 //                       issue's scenario is 60: `QUEUE_E2E_OUTAGE_S=60` — same assertions, ~100 s)
 import { test } from "node:test";
-import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import {
-  ADMIN,
   assert,
   assertError,
   assertNoLeaks,
   clerkEvent,
-  Emulator,
-  EMULATOR_BIN,
   observe,
   observedTexts,
-  ROOT,
-  SDKAPPID,
   sleep,
-  TIM_KEY,
+  startEmulator,
   TEST_TIMEOUT_MS,
   withTimeout,
 } from "./helpers.mjs";
@@ -50,23 +43,10 @@ import {
   svixHeaders,
   workosHeaders,
 } from "./provider-harness.mjs";
-import { suite } from "./fixture.mjs";
+import { applyMigrations, QUEUE_MODE, suite } from "./fixture.mjs";
 
 const SEED = process.env.QUEUE_E2E_SEED ?? "9";
 const OUTAGE_S = Number(process.env.QUEUE_E2E_OUTAGE_S ?? "15");
-
-const JOB_QUEUE = "tim-onboard-jobs";
-const DEAD_LETTER_QUEUE = "tim-onboard-dlq";
-
-/** Miniflare options of a Worker in queue mode (wrangler.toml's queue and D1 tables). */
-const QUEUE_MODE = {
-  queueProducers: { TIM_QUEUE: JOB_QUEUE },
-  queueConsumers: {
-    [JOB_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: DEAD_LETTER_QUEUE },
-    [DEAD_LETTER_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 },
-  },
-  d1Databases: ["DB"],
-};
 
 const s = suite({
   ...PROVIDER_SUITE,
@@ -80,17 +60,10 @@ const s = suite({
 // Workers, D1, admin endpoints
 // ---------------------------------------------------------------------------------------------
 
-/** Applies migrations/0001_dead_letters.sql to the Worker's D1 binding DB. */
-async function migrate(worker, workerName) {
-  const sql = readFileSync(`${ROOT}migrations/0001_dead_letters.sql`, "utf8").replace(/--.*$/gm, "");
-  const db = await worker.mf.getD1Database("DB", workerName);
-  for (const st of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(st).run();
-}
-
 /** A queue-mode Worker with every provider on, the dead-letter table created. */
 async function queueWorker(overrides = {}) {
   const w = await s.startWorker(overrides);
-  await migrate(w);
+  await applyMigrations(w);
   return w;
 }
 
@@ -266,55 +239,6 @@ function assertEachOnce(accounts, expected) {
   assert.equal(want.size, expected.length, "test bug: the same UserID was signed up twice");
   assert.deepEqual(expected.filter((u) => !seen.has(u)), [], "signups that were never imported");
   assert.deepEqual([...seen.keys()].filter((u) => !want.has(u)), [], "accounts nobody signed up for");
-}
-
-/** Starts tim-emulator on 127.0.0.1:`port` with this run's credentials (the port a Worker names). */
-async function startEmulatorOnPort(port) {
-  const args = ["--listen", `127.0.0.1:${port}`, "--sdkappid", SDKAPPID, "--secret-key", TIM_KEY, "--admin", ADMIN, "--seed", SEED];
-  let lastError;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const proc = spawn(EMULATOR_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const logs = [];
-    let stdout = "";
-    proc.stdout.setEncoding("utf8");
-    proc.stderr.setEncoding("utf8");
-    proc.stderr.on("data", (d) => {
-      logs.push(d);
-      observe("emulator stderr", d);
-    });
-    try {
-      const url = await withTimeout(
-        new Promise((resolve, reject) => {
-          proc.on("error", reject);
-          proc.on("exit", (code) => reject(new Error(`tim-emulator exited (code ${code}): ${logs.join("")}`)));
-          proc.stdout.on("data", (d) => {
-            stdout += d;
-            logs.push(d);
-            observe("emulator stdout", d);
-            const m = stdout.match(/^tim-emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n/m);
-            if (m) resolve(m[1]);
-          });
-        }),
-        10_000,
-        `tim-emulator to listen on port ${port}`,
-      );
-      return new Emulator(proc, url, logs);
-    } catch (e) {
-      lastError = e;
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-      await sleep(250); // the port may still be held for a moment
-    }
-  }
-  throw lastError;
-}
-
-/** SIGKILL (like a crash: no graceful close), then wait for the exit. */
-async function killEmulator(emulator) {
-  const proc = emulator.proc;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGKILL");
-  await exited;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,7 +484,7 @@ test(`Tencent down for ${OUTAGE_S} s while signups arrive: every webhook 2xx wit
   await waitForQuiet(1_000, 10_000);
 
   const port = s.emulator.port;
-  await killEmulator(s.emulator);
+  await s.emulator.crash();
   const downAt = Date.now();
   const kinds = ["supabase", "firebase", "clerk", "stytch", "standard", "workos", "logto", "supabase-db"];
   const sent = [];
@@ -576,7 +500,7 @@ test(`Tencent down for ${OUTAGE_S} s while signups arrive: every webhook 2xx wit
       }
     }),
   );
-  s.emulator = await startEmulatorOnPort(port);
+  s.emulator = await startEmulator(["--seed", SEED], { port });
   const upAt = Date.now();
 
   for (const { signup, res } of sent) {
