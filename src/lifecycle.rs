@@ -69,7 +69,9 @@ pub fn order(
         by_user.entry(j.user_id.as_str()).or_default().push(i);
     }
     for (user, mut idx) in by_user {
-        idx.sort_by_key(|&i| (jobs.get(i).and_then(|j| j.at).unwrap_or(i64::MIN), i));
+        crate::small::sort_by_key(&mut idx, |&i| {
+            (jobs.get(i).and_then(|j| j.at).unwrap_or(i64::MIN), i)
+        });
         let mut state = known.get(user).copied();
         let mut last_ok = None;
         for i in idx {

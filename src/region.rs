@@ -208,7 +208,7 @@ fn origin(loc: &EdgeLocation) -> (f64, f64) {
 pub fn nearest_first(loc: &EdgeLocation) -> [Region; 7] {
     let from = origin(loc);
     let mut order = ALL;
-    order.sort_by(|a, b| {
+    crate::small::sort_by(&mut order, |a, b| {
         distance_km(from, a.coordinates()).total_cmp(&distance_km(from, b.coordinates()))
     });
     order
