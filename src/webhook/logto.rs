@@ -132,7 +132,7 @@ pub fn parse(body: &[u8], now: i64) -> Result<Event, WebhookError> {
         (p.data, api_user_id(&p.params, &p.path))
     };
     let user: RawUser = raw
-        .map(|r| serde_json::from_str(r.get()))
+        .map(|r| serde_json::from_slice(r.get().as_bytes()))
         .transpose()
         .map_err(|e| super::malformed(format!("{kind} user is not a Logto user: {e}")))?
         .unwrap_or_default();

@@ -115,7 +115,7 @@ fn event_name(source: Option<String>, object_type: String, action: &str) -> Stri
 
 /// The user's id (absent: use the top-level `id`) and profile from the `user` object.
 fn read_user(raw: &RawValue) -> Result<User, WebhookError> {
-    let u: RawUser = serde_json::from_str(raw.get())
+    let u: RawUser = serde_json::from_slice(raw.get().as_bytes())
         .map_err(|e| super::malformed(format!("user is not a Stytch user: {e}")))?;
     let email = u
         .emails
