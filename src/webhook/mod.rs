@@ -1,7 +1,8 @@
 //! Provider webhooks: verify that a delivery really comes from the auth provider, then read what
 //! it says happened as provider-neutral [`Event`]s.
 //!
-//! A provider is one file plus one line in `registry!` below. Each file declares its facts in a
+//! A provider is one file plus one line in `registry!` below, behind its Cargo feature (named
+//! like its route, listed in `Cargo.toml` and in [`NAMES`]). Each file declares its facts in a
 //! `SPEC` constant ([`Spec`]: route, settings prefix, the settings that switch it on, constant ID
 //! prefixes, time budget, fixed success body), a `Config` type, `config` (read its settings;
 //! `None` when it is not set up) and `receive` (verify, then parse). What several providers share
@@ -357,7 +358,7 @@ macro_rules! receive_call {
     };
 }
 
-/// The registry: one line per provider (`module => Variant, how receive is called`).
+/// The registry: one line per provider (`#[cfg(feature)] module => Variant, how receive is called`).
 macro_rules! registry {
     ($(#[$on:meta] $m:ident => $variant:ident, $how:ident;)*) => {
         /// Every provider built into this Worker (Cargo features), in README order.
