@@ -95,8 +95,9 @@ WORKER_OUT := build/index.js build/index_bg.wasm
 ##   make build PROVIDERS="clerk supabase"
 PROVIDERS ?=
 CARGO_FEATURES = $(if $(strip $(1)),--no-default-features --features "$(strip $(1))")
-# Holds the last PROVIDERS built into build/, rewritten only when it changes: a change rebuilds.
-PROVIDERS_STAMP := target/.providers
+# Names the PROVIDERS of the last build/: another list is another (missing) file, so it rebuilds.
+# No FORCE prerequisite, so `make -q build` still answers "up to date" when nothing changed.
+PROVIDERS_STAMP := target/.providers-$(or $(subst $(eval) ,+,$(strip $(PROVIDERS))),all)
 # wrangler dev starts a `make build` per file event: they queue on this lock, so the later ones
 # find the first one's result and do nothing (no lock where flock(1) is missing, e.g. macOS).
 BUILD_LOCK := $(if $(shell command -v flock 2>/dev/null),flock target/.build.lock,)
@@ -118,12 +119,14 @@ build/index_bg.wasm: $(WORKER_SRC) $(PROVIDERS_STAMP) $(if $(wildcard build/inde
 	@# Dated at the build's start: a source saved while it ran is newer, so the next build takes it.
 	@touch -r target/.worker-build-start $(WORKER_OUT)
 
-$(PROVIDERS_STAMP): FORCE
+$(PROVIDERS_STAMP):
 	@mkdir -p $(@D)
-	@echo '$(strip $(PROVIDERS))' | cmp -s - $@ || echo '$(strip $(PROVIDERS))' > $@
+	@rm -f target/.providers-*
+	@touch $@
 
 # The Worker with one provider only, for `make size`; build/ stays the every-provider build.
 target/sizes/%/index_bg.wasm: $(WORKER_SRC)
+	@mkdir -p $(@D)
 	$(BUILD_LOCK) worker-build --release --out-dir $(@D) . $(call CARGO_FEATURES,$*)
 	$(WASM_OPT_BIN) $@ -o $@ --strip-debug --strip-producers $(WASM_FEATURES)
 
