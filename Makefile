@@ -19,7 +19,7 @@ EMULATOR := target/release/tim-emulator
 EMULATOR_PORT ?= 8790
 DEV_PORT ?= 8787
 
-.PHONY: fuzz cli bench-backfill browser send dev dev-ports d1-local test build worker-artifacts FORCE tools rust-tools node-tools py-tools emulator unit e2e size clean bench bench-dev
+.PHONY: fuzz cli bench-backfill browser send dev dev-ports d1-local test build worker-artifacts FORCE tools rust-tools node-tools py-tools emulator unit e2e size size-builds clean bench bench-dev
 
 ## Runs the emulator and `wrangler dev` as one supervised unit (scripts/dev.mjs): refuses taken
 ## ports, points the Worker at EMULATOR_PORT, stops both when either exits or on Ctrl-C/SIGTERM/
@@ -59,6 +59,8 @@ unit:
 	cargo test --workspace --locked
 	@# Replays every committed fuzz input (fuzz/corpus, fuzz/regressions) natively on stable.
 	cargo test --manifest-path fuzz/Cargo.toml --no-default-features --locked
+	@# A build with a single provider must compile too (Cargo features; cheap: no codegen).
+	cargo check --locked --target wasm32-unknown-unknown --no-default-features --features clerk
 
 ## Coverage-guided fuzzing of the core (fuzz/README.md): installs cargo-fuzz (libFuzzer; nightly
 ## when installed, else stable) or, with FUZZ_ENGINE=afl, cargo-afl, runs each target for
@@ -70,9 +72,13 @@ fuzz:
 e2e:
 	node --test --test-concurrency=1 tests/e2e/
 
-## Fails when the gzipped wasm exceeds the budget.
-size:
+## Fails when the gzipped wasm (every provider, build/) exceeds the budget; also reports the
+## single-provider builds of SIZE_PROVIDERS (target/sizes/<provider>/, built here when stale).
+size: size-builds
 	@node scripts/check-size.mjs
+
+SIZE_PROVIDERS := clerk supabase
+size-builds: rust-tools node-tools $(foreach p,$(SIZE_PROVIDERS),target/sizes/$(p)/index_bg.wasm)
 
 ## Benchmarks against the TypeScript Worker a user would write instead (bench/README.md): CPU per
 ## signup and per login in plain workerd, throughput, size, cold start, criterion microbenchmarks,
@@ -94,6 +100,13 @@ WASM_FEATURES := $(addprefix --enable-,mutable-globals sign-ext nontrapping-floa
 WORKER_SRC := $(shell find src -type f ! -name '.*' ! -name '*~') Cargo.toml Cargo.lock
 EMULATOR_SRC := $(WORKER_SRC) $(shell find emulator -type f ! -name '.*' ! -name '*~')
 WORKER_OUT := build/index.js build/index_bg.wasm
+## Providers built into the Worker (Cargo features, docs/development.md); empty means all of them:
+##   make build PROVIDERS="clerk supabase"
+PROVIDERS ?=
+CARGO_FEATURES = $(if $(strip $(1)),--no-default-features --features "$(strip $(1))")
+# Names the PROVIDERS of the last build/: another list is another (missing) file, so it rebuilds.
+# No FORCE prerequisite, so `make -q build` still answers "up to date" when nothing changed.
+PROVIDERS_STAMP := target/.providers-$(or $(subst $(eval) ,+,$(strip $(PROVIDERS))),all)
 # wrangler dev starts a `make build` per file event: they queue on this lock, so the later ones
 # find the first one's result and do nothing (no lock where flock(1) is missing, e.g. macOS).
 BUILD_LOCK := $(if $(shell command -v flock 2>/dev/null),flock target/.build.lock,)
@@ -107,13 +120,24 @@ worker-artifacts: build/index_bg.wasm
 	@:
 
 # One rule makes both files (no grouped targets: macOS ships make 3.81); a missing index.js forces it.
-build/index_bg.wasm: $(WORKER_SRC) $(if $(wildcard build/index.js),,FORCE)
+build/index_bg.wasm: $(WORKER_SRC) $(PROVIDERS_STAMP) $(if $(wildcard build/index.js),,FORCE)
 	@mkdir -p target && touch target/.worker-build-start
-	worker-build --release
+	worker-build --release . $(call CARGO_FEATURES,$(PROVIDERS))
 	@# worker-build keeps the wasm names section; drop it (about 80 KB) without re-optimising.
 	$(WASM_OPT_BIN) build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers $(WASM_FEATURES)
 	@# Dated at the build's start: a source saved while it ran is newer, so the next build takes it.
 	@touch -r target/.worker-build-start $(WORKER_OUT)
+
+$(PROVIDERS_STAMP):
+	@mkdir -p $(@D)
+	@rm -f target/.providers-*
+	@touch $@
+
+# The Worker with one provider only, for `make size`; build/ stays the every-provider build.
+target/sizes/%/index_bg.wasm: $(WORKER_SRC)
+	@mkdir -p $(@D)
+	$(BUILD_LOCK) worker-build --release --out-dir $(@D) . $(call CARGO_FEATURES,$*)
+	$(WASM_OPT_BIN) $@ -o $@ --strip-debug --strip-producers $(WASM_FEATURES)
 
 emulator: $(EMULATOR)
 

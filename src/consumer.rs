@@ -183,7 +183,7 @@ pub fn verdicts(
             out.push((i, verdict));
         }
     }
-    out.sort_by_key(|(i, _)| *i);
+    crate::small::sort_by_key(&mut out, |(i, _)| *i);
     out
 }
 

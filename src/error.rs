@@ -26,6 +26,9 @@ pub enum AppError {
         /// The setting that switches it on.
         var: &'static str,
     },
+    /// A provider tim-onboard knows, left out of this build (Cargo features, `PROVIDERS=`).
+    #[error("the {0} provider is not built into this Worker: rebuild with it in PROVIDERS (docs/development.md)")]
+    ProviderNotBuiltIn(&'static str),
     /// Missing or wrong admin token (`GET /userid`).
     #[error("missing or wrong bearer token")]
     Unauthorized,
@@ -65,10 +68,21 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The 404 for a provider route `name` that found nothing: [`AppError::ProviderNotBuiltIn`]
+    /// when `known` (every provider of that kind, built in or not) lists it, else `NotFound`.
+    pub fn no_provider(name: &str, known: &'static [&'static str]) -> AppError {
+        match known.iter().find(|k| **k == name) {
+            Some(k) => AppError::ProviderNotBuiltIn(k),
+            None => AppError::NotFound,
+        }
+    }
+
     /// The HTTP status for this error.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::NotFound | AppError::ProviderNotConfigured { .. } => 404,
+            AppError::NotFound
+            | AppError::ProviderNotConfigured { .. }
+            | AppError::ProviderNotBuiltIn(_) => 404,
             AppError::Unauthorized => 401,
             AppError::BadRequest(_) => 400,
             AppError::Webhook(WebhookError::KeysUnavailable(_)) => 503,
@@ -91,6 +105,7 @@ impl AppError {
         match self {
             AppError::NotFound => "not_found",
             AppError::ProviderNotConfigured { .. } => "provider_not_configured",
+            AppError::ProviderNotBuiltIn(_) => "provider_not_built_in",
             AppError::Unauthorized => "unauthorized",
             AppError::BadRequest(_) => "bad_request",
             AppError::Webhook(WebhookError::KeysUnavailable(_)) => "signing_keys_unavailable",
@@ -193,6 +208,14 @@ mod tests {
         };
         assert_eq!((off.status(), off.code()), (404, "provider_not_configured"));
         assert!(off.message().contains("OKTA_WEBHOOK_SECRET"));
+        let known: &[&str] = &["clerk", "okta"];
+        let left_out = AppError::no_provider("okta", known);
+        assert_eq!(
+            (left_out.status(), left_out.code()),
+            (404, "provider_not_built_in")
+        );
+        assert!(left_out.message().contains("PROVIDERS"));
+        assert_eq!(AppError::no_provider("github", known), AppError::NotFound);
         let keys = AppError::Webhook(WebhookError::KeysUnavailable("x".into()));
         assert_eq!((keys.status(), keys.retry_after()), (503, Some(30)));
         assert_eq!(AppError::Webhook(WebhookError::BadSignature).status(), 401);

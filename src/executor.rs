@@ -336,7 +336,7 @@ impl Executor {
     /// Later calls start at the data centre that just answered, as later requests do.
     fn prefer(&mut self, region: Option<Region>) {
         if region.is_some() {
-            self.endpoints.sort_by_key(|e| e.region != region);
+            crate::small::sort_by_key(&mut self.endpoints, |e| e.region != region);
         }
     }
 

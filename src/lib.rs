@@ -2,7 +2,7 @@
 //! accounts, and the same core for native tools.
 //!
 //! Layers, each importing only from the ones below it (docs/architecture.md):
-//! 1. leaves: [`settings`], [`ports`], [`crypto`];
+//! 1. leaves: [`settings`], [`ports`], [`crypto`], [`small`];
 //! 2. rules: [`identity`], [`region`], [`event`], [`dedupe`], [`usersig`], [`tim`], [`pacer`];
 //! 3. [`config`] (typed Tencent settings), [`webhook`] (providers), [`job`] (events -> jobs);
 //! 4. [`executor`] (jobs -> Tencent calls, sans-IO), [`drive`] (runs it over the ports), [`error`];
@@ -31,6 +31,7 @@ pub mod region;
 pub mod routes;
 pub mod session;
 pub mod settings;
+pub mod small;
 pub mod state;
 pub mod tim;
 pub mod usersig;

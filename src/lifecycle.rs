@@ -63,30 +63,39 @@ pub fn order(
     now_s: i64,
 ) -> Vec<Option<&'static str>> {
     let mut verdict: Vec<Option<&'static str>> = vec![None; jobs.len()];
-    let mut by_user: std::collections::BTreeMap<&str, Vec<usize>> =
-        std::collections::BTreeMap::new();
-    for (i, j) in jobs.iter().enumerate() {
-        by_user.entry(j.user_id.as_str()).or_default().push(i);
-    }
-    for (user, mut idx) in by_user {
-        idx.sort_by_key(|&i| (jobs.get(i).and_then(|j| j.at).unwrap_or(i64::MIN), i));
-        let mut state = known.get(user).copied();
-        let mut last_ok = None;
-        for i in idx {
-            let Some(job) = jobs.get(i) else { continue };
-            let mut mark = |k: usize, why: &'static str| {
-                if let Some(v) = verdict.get_mut(k) {
-                    *v = Some(why);
+    // The jobs by user, then event time, then position; each user's run is contiguous. (Sorting
+    // indexes instead of grouping them in a map keeps a map instantiation out of the wasm.)
+    let mut idx: Vec<usize> = (0..jobs.len()).collect();
+    crate::small::sort_by_key(&mut idx, |&i| {
+        let job = jobs.get(i);
+        (
+            job.map(|j| j.user_id.as_str()),
+            job.and_then(|j| j.at).unwrap_or(i64::MIN),
+            i,
+        )
+    });
+    let mut user: Option<&str> = None;
+    let mut state = None;
+    let mut last_ok = None;
+    for i in idx {
+        let Some(job) = jobs.get(i) else { continue };
+        if user != Some(job.user_id.as_str()) {
+            user = Some(job.user_id.as_str());
+            state = known.get(job.user_id.as_str()).copied();
+            last_ok = None;
+        }
+        let mut mark = |k: usize, why: &'static str| {
+            if let Some(v) = verdict.get_mut(k) {
+                *v = Some(why);
+            }
+        };
+        match admit(job, state.as_ref()) {
+            Err(why) => mark(i, why),
+            Ok(()) => {
+                if let Some(prev) = last_ok.replace(i) {
+                    mark(prev, "superseded by a newer event for this user");
                 }
-            };
-            match admit(job, state.as_ref()) {
-                Err(why) => mark(i, why),
-                Ok(()) => {
-                    if let Some(prev) = last_ok.replace(i) {
-                        mark(prev, "superseded by a newer event for this user");
-                    }
-                    state = Some(applied(job, state.as_ref(), now_s));
-                }
+                state = Some(applied(job, state.as_ref(), now_s));
             }
         }
     }

@@ -7,12 +7,13 @@
 //! deployment's rate, however many signups arrive.
 
 use crate::tim::Quota;
-use std::collections::HashMap;
 
 /// The earliest time each quota may be used again.
 #[derive(Debug, Default)]
 pub struct Pacer {
-    next_free_us: HashMap<Quota, u64>,
+    /// One slot per quota ([`Quota::Single`], [`Quota::Batch`]): two fixed fields, where a map
+    /// would add its own hash-table code to the wasm.
+    next_free_us: [u64; 2],
 }
 
 impl Pacer {
@@ -20,7 +21,10 @@ impl Pacer {
     pub fn reserve(&mut self, quota: Quota, now_ms: u64) -> u64 {
         let interval_us = 1_000_000 / quota.calls_per_second().max(1);
         let now_us = now_ms.saturating_mul(1000);
-        let next = self.next_free_us.entry(quota).or_insert(0);
+        let next = match quota {
+            Quota::Single => &mut self.next_free_us[0],
+            Quota::Batch => &mut self.next_free_us[1],
+        };
         let slot = (*next).max(now_us);
         *next = slot.saturating_add(interval_us);
         // Round the wait up: a call a fraction of a millisecond early would still be early.

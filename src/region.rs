@@ -133,9 +133,34 @@ pub struct EdgeLocation {
 pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, lo1) = (a.0.to_radians(), a.1.to_radians());
     let (la2, lo2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+    let h = trig::sin((la2 - la1) / 2.0).powi(2)
+        + trig::cos(la1) * trig::cos(la2) * trig::sin((lo2 - lo1) / 2.0).powi(2);
+    2.0 * 6371.0 * trig::asin(h.sqrt().min(1.0))
+}
+
+/// The trigonometry of [`distance_km`]. In the Worker it is the engine's `Math` (a call into
+/// JS): Rust's own libm sin/cos/asin with their argument reduction cost about 7 KB of wasm, for
+/// a sort of seven data centres once per isolate.
+#[cfg(target_arch = "wasm32")]
+mod trig {
+    pub use js_sys::Math::{asin, cos, sin};
+}
+
+/// Native builds (tests, CLI, emulator) use Rust's libm.
+#[cfg(not(target_arch = "wasm32"))]
+mod trig {
+    /// Sine.
+    pub fn sin(x: f64) -> f64 {
+        x.sin()
+    }
+    /// Cosine.
+    pub fn cos(x: f64) -> f64 {
+        x.cos()
+    }
+    /// Arcsine.
+    pub fn asin(x: f64) -> f64 {
+        x.asin()
+    }
 }
 
 /// The data centre that stands for a country or continent when coordinates are missing.
@@ -183,7 +208,7 @@ fn origin(loc: &EdgeLocation) -> (f64, f64) {
 pub fn nearest_first(loc: &EdgeLocation) -> [Region; 7] {
     let from = origin(loc);
     let mut order = ALL;
-    order.sort_by(|a, b| {
+    crate::small::sort_by(&mut order, |a, b| {
         distance_km(from, a.coordinates()).total_cmp(&distance_km(from, b.coordinates()))
     });
     order

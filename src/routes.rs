@@ -51,7 +51,8 @@ async fn login_route<I: Io>(
     let origin = req.headers.get("origin");
     let result = async {
         let allowed = session::allowed_origin(cx.settings, origin.as_deref())?;
-        let spec = login::provider(name).ok_or(AppError::NotFound)?;
+        let spec =
+            login::provider(name).ok_or_else(|| AppError::no_provider(name, login::NAMES))?;
         let response = match req.method {
             "OPTIONS" => Response {
                 status: 204,
@@ -120,7 +121,10 @@ async fn route<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, Ap
             let provider = path
                 .strip_prefix("/webhooks/")
                 .and_then(webhook::provider)
-                .ok_or(AppError::NotFound)?;
+                .ok_or_else(|| {
+                    let name = path.strip_prefix("/webhooks/").unwrap_or_default();
+                    AppError::no_provider(name, webhook::NAMES)
+                })?;
             match (method, provider.challenge) {
                 ("POST", _) => pipeline::webhook(provider, req, cx).await,
                 ("GET", Some(answer)) => challenge(provider, answer, req, cx),

@@ -373,16 +373,17 @@ export class Worker {
   }
 }
 
-/** Starts the built Worker on workerd with these bindings (all strings). */
-export async function startWorker(bindings) {
+/** Starts the built Worker on workerd with these bindings (all strings); `dir` picks another
+ * build than build/ (the single-provider builds of `make size` in target/sizes/<provider>). */
+export async function startWorker(bindings, { dir = `${ROOT}build` } = {}) {
   requireArtifacts();
   const logs = [];
   const mf = new Miniflare({
     modules: [
-      { type: "ESModule", path: WORKER_JS },
-      { type: "CompiledWasm", path: WORKER_WASM },
+      { type: "ESModule", path: `${dir}/index.js` },
+      { type: "CompiledWasm", path: `${dir}/index_bg.wasm` },
     ],
-    modulesRoot: `${ROOT}build`,
+    modulesRoot: dir,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings,
     // Capture workerd's output (the Worker's console.log) for the leak check instead of printing it.
