@@ -14,7 +14,7 @@ const opts = { timeout: TEST_TIMEOUT_MS, skip: built ? false : "no clerk-only bu
 const s = suite({ workers: {} });
 
 test("a clerk-only build imports Clerk signups and names every left-out provider", opts, async () => {
-  const w = await startWorker(s.bindings({ AUTH0_WEBHOOK_SECRET: "x", OIDC_ISSUER: "https://id.example" }), { dir: DIR });
+  const w = await startWorker(s.bindings({ AUTH0_WEBHOOK_SECRET: "x", OIDC_ISSUER: "https://id.example", TIM_ADMIN_TOKEN: "features-admin-token" }), { dir: DIR });
   try {
     const body = JSON.stringify(clerkFixture());
     const res = await w.deliver(body, svixHeaders(body));
@@ -33,7 +33,7 @@ test("a clerk-only build imports Clerk signups and names every left-out provider
     assertError(await w.deliverTo("github", "{}"), 404, "not_found");
     assertError(await w.request("/login/standard", { method: "POST" }), 404, "not_found");
 
-    const health = await w.request("/health");
+    const health = await w.health();
     assert.deepEqual(Object.keys(health.json.providers), ["clerk"], health.text);
     assert.equal(await s.callTotal(), 1, "nothing but the Clerk signup reached Tencent");
   } finally {
