@@ -777,7 +777,15 @@ function namedBuild() {
     ESBUILD_BIN: process.env.ESBUILD_BIN ?? join(ROOT, "node_modules/.bin/esbuild"),
     WASM_OPT_BIN: process.env.WASM_OPT_BIN ?? join(ROOT, "node_modules/.bin/wasm-opt"),
   };
+  // The same entry as `make build` (src/entry.js as worker-build's custom shim), moved to the
+  // same layout: index.js + index_bg.wasm.
+  env.CUSTOM_SHIM = join(ROOT, "src/entry.js");
   const r = spawnSync("worker-build", ["--release", "--out-dir", out], { stdio: ["ignore", "inherit", "inherit"], env });
+  if (r.status === 0 && existsSync(join(out, "worker/shim.mjs"))) {
+    const js = readFileSync(join(out, "worker/shim.mjs"), "utf8").replaceAll('"./index.wasm"', '"./index_bg.wasm"');
+    writeFileSync(join(out, "index.js"), js);
+    copyFileSync(join(out, "worker/index.wasm"), join(out, "index_bg.wasm"));
+  }
   if (r.status !== 0 || !existsSync(join(out, "index_bg.wasm"))) {
     log("  named build failed; profiling the stripped build (wasm functions by index)");
     return null;

@@ -1,38 +1,11 @@
-// The JS side of the Worker's hot path. Each function does in one call what would otherwise take
-// several wasm<->JS crossings (object construction, header maps, promise plumbing), which the
-// benchmarks showed to cost more than our Rust code itself. Kept tiny and free of logic: every
-// decision stays in Rust.
+// The runtime calls the Rust shell (src/worker.rs) imports. Each function does in one call what
+// would otherwise take several wasm<->JS crossings (object construction, header maps, promise
+// plumbing), which the benchmarks showed to cost more than our Rust code itself. Kept tiny and
+// free of logic: every decision stays in Rust. The Worker's entry module is src/entry.js.
 
-/** The body as bytes, or null when it exceeds `limit` (read no further than needed). */
-export async function readBody(req, limit) {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) return null;
-  if (req.body === null) return new Uint8Array(0);
-  if (declared !== null) {
-    const bytes = new Uint8Array(await req.arrayBuffer());
-    return bytes.length > limit ? null : bytes;
-  }
-  // Chunked upload: stop as soon as the limit is passed.
-  const reader = req.body.getReader();
-  const chunks = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+/** A promise that resolves after `ms` milliseconds (the core's backoff between retries). */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

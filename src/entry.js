@@ -1,0 +1,92 @@
+// The Worker's entry module: worker-build bundles it in place of its own shim (CUSTOM_SHIM, see
+// the Makefile) with the wasm-bindgen glue it imports. It only moves bytes and promises; every
+// decision is made in Rust (src/worker.rs, then the core).
+//
+// A request is driven by two synchronous wasm calls: `begin` polls the request once; when the
+// core waits on the runtime (a fetch, a timer, WebCrypto, a Queue or D1 call) it returns that
+// promise, which we await here and hand back with `resume`, until a Response comes out. This
+// replaces the async export (wasm-bindgen-futures: a promise, closures and microtasks per await),
+// which cost more CPU per request than our Rust code.
+//
+// The placeholders below are filled by worker-build: the JS snippets (src/shim.js) the wasm
+// imports.
+import * as glue from "./index_bg.js";
+import wasmModule from "./index.wasm";
+$SNIPPET_JS_IMPORTS
+
+const instance = new WebAssembly.Instance(wasmModule, {
+  "./index_bg.js": glue,
+  $SNIPPET_WASM_IMPORTS
+});
+glue.__wbg_set_wasm(instance.exports);
+instance.exports.__wbindgen_start?.();
+
+const LIMIT = glue.maxBodyBytes();
+const EMPTY = new Uint8Array(0);
+let lastId = 0;
+
+/** The body as bytes, or null when it exceeds `limit` (read no further than needed). */
+async function readBody(req, limit) {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) return null;
+  if (req.body === null) return EMPTY;
+  if (declared !== null) {
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    return bytes.length > limit ? null : bytes;
+  }
+  // Chunked upload: stop as soon as the limit is passed.
+  const reader = req.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export default {
+  async fetch(request, env) {
+    const id = (lastId = (lastId + 1) >>> 0);
+    let body = EMPTY;
+    if (request.method === "POST") {
+      // A body that cannot be read is handled as empty: verification then fails with 401.
+      try {
+        body = await readBody(request, LIMIT);
+      } catch {
+        body = EMPTY;
+      }
+    }
+    let out = glue.begin(id, request, env, body);
+    while (!(out instanceof Response)) {
+      let value;
+      let ok = true;
+      try {
+        value = await out;
+      } catch (e) {
+        value = e;
+        ok = false;
+      }
+      out = glue.resume(id, value, ok);
+    }
+    return out;
+  },
+
+  // Queue batches (the job queue and the dead-letter queue): rare and batched, so the async
+  // export is fine here.
+  async queue(batch, env, ctx) {
+    await glue.queue(batch, env, ctx);
+  },
+};
