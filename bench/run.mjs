@@ -780,6 +780,8 @@ function namedBuild() {
   // The same entry as `make build` (src/entry.js as worker-build's custom shim), moved to the
   // same layout: index.js + index_bg.wasm.
   env.CUSTOM_SHIM = join(ROOT, "src/entry.js");
+  // Unminified JS too, so the profile names the glue and entry functions.
+  env.NO_MINIFY = "1";
   const r = spawnSync("worker-build", ["--release", "--out-dir", out], { stdio: ["ignore", "inherit", "inherit"], env });
   if (r.status === 0 && existsSync(join(out, "worker/shim.mjs"))) {
     const js = readFileSync(join(out, "worker/shim.mjs"), "utf8").replaceAll('"./index.wasm"', '"./index_bg.wasm"');
@@ -1091,8 +1093,8 @@ function report(defs, results, meta) {
     );
     if (p.ours) {
       const cpu = p.ours.cpuPerReq;
-      const glue = p.ours.glue.filter((g) => /^__wbg|^__wbindgen/.test(g.sym)).slice(0, 15);
-      out.push(`\nours: wasm-bindgen imports (JS glue in index.js) by inclusive CPU, including the runtime call each makes:\n`);
+      const glue = p.ours.glue.filter((g) => /^__wbg|^__wbindgen|^(fetch|readBody|begin|resume)$/.test(g.sym)).slice(0, 15);
+      out.push(`\nours: the entry (src/entry.js: fetch, readBody; begin and resume call into the wasm) and the wasm-bindgen imports (JS glue in index.js) by inclusive CPU, including the runtime call each makes:\n`);
       out.push(table(["glue function", "inclusive us/request", "share"], glue.map((g) => [g.sym, fmt((g.total / 100) * cpu, 1), `${g.total.toFixed(1)}%`])));
       out.push(
         `\nours: hottest wasm functions (self CPU${results.profile.named ? `; profiled on a names-keeping build of the same source, wasm sha256 ${meta.machine.named}` : "; names stripped"}):\n`,

@@ -117,6 +117,33 @@ const JWS = {
   EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }],
 };
 
+/** Imported keys by algorithm and key text: importing an RSA JWK costs more than verifying with it. */
+const importedKeys = new Map();
+/** Keys kept at most (a JWKS holds a few; rotation adds a few more); past it the cache restarts. */
+const MAX_IMPORTED_KEYS = 64;
+
+/** The WebCrypto key for `key` under `alg`, imported once per isolate. */
+function importKey(alg, key, importAlg) {
+  const id = `${alg}\n${key}`;
+  let k = importedKeys.get(id);
+  if (k === undefined) {
+    k = key.startsWith("spki:")
+      ? crypto.subtle.importKey(
+          "spki",
+          Uint8Array.from(atob(key.slice(5)), (c) => c.charCodeAt(0)),
+          importAlg,
+          false,
+          ["verify"],
+        )
+      : crypto.subtle.importKey("jwk", JSON.parse(key), importAlg, false, ["verify"]);
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.clear();
+    importedKeys.set(id, k);
+    // A key that failed to import is not kept: the next call tries again.
+    k.catch(() => importedKeys.delete(id));
+  }
+  return k;
+}
+
 /**
  * Verifies a JWS signature (raw r||s for ECDSA, as JWS sends it) with a public key given as a
  * JWK (JSON) or `spki:<base64 DER>`. The algorithm comes from the caller's configuration; any
@@ -126,15 +153,7 @@ export async function verifyJwk(alg, key, message, signature) {
   try {
     const [importAlg, verifyAlg] = JWS[alg] ?? [];
     if (!importAlg) return false;
-    const k = key.startsWith("spki:")
-      ? await crypto.subtle.importKey(
-          "spki",
-          Uint8Array.from(atob(key.slice(5)), (c) => c.charCodeAt(0)),
-          importAlg,
-          false,
-          ["verify"],
-        )
-      : await crypto.subtle.importKey("jwk", JSON.parse(key), importAlg, false, ["verify"]);
+    const k = await importKey(alg, key, importAlg);
     return await crypto.subtle.verify(verifyAlg, k, signature, message);
   } catch {
     return false;
