@@ -39,6 +39,7 @@ export async function getBytes(url, timeoutMs) {
 /** A JSON response; `extra` is "name: value" lines for additional headers. */
 export function respond(status, body, extra) {
   const headers = { "content-type": "application/json" };
+  if (extra === "") return new Response(body, { status, headers });
   for (const line of extra.split("\n")) {
     const i = line.indexOf(": ");
     if (i > 0) headers[line.slice(0, i)] = line.slice(i + 2);

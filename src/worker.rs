@@ -23,7 +23,7 @@ use crate::routes;
 use crate::settings::Settings;
 use crate::state::IsolateState;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -43,6 +43,13 @@ const MAX_SUSPENDED: usize = 4096;
 thread_local! {
     /// Lives as long as the wasm instance; leaked once so requests can hold it across awaits.
     static STATE: &'static IsolateState = Box::leak(Box::default());
+    /// The state of [`RuntimeIo::random_u32`]'s generator; 0 until seeded.
+    static RANDOM: Cell<u64> = const { Cell::new(0) };
+    /// Whether the Queue producer is bound, once known (bindings are fixed for a Worker version,
+    /// like vars and secrets; looking one up on `env` costs a few microseconds per request).
+    static BOUND_QUEUE: Cell<Option<bool>> = const { Cell::new(None) };
+    /// Whether the D1 database is bound, once known.
+    static BOUND_DB: Cell<Option<bool>> = const { Cell::new(None) };
     /// Suspended requests by the id JS gave them.
     static TASKS: RefCell<BTreeMap<u32, Task>> = const { RefCell::new(BTreeMap::new()) };
     /// The promise the request being polled now waits on (set by [`Suspend`]).
@@ -172,6 +179,21 @@ impl RuntimeIo<'_> {
 const QUEUE_BINDING: &str = "TIM_QUEUE";
 /// The D1 binding of the dead-letter table.
 const DB_BINDING: &str = "DB";
+
+/// Whether binding `name` is on `env`, looked up once per isolate.
+fn bound(
+    memo: &'static std::thread::LocalKey<Cell<Option<bool>>>,
+    env: &JsValue,
+    name: &str,
+) -> bool {
+    memo.with(|m| {
+        m.get().unwrap_or_else(|| {
+            let b = shim_has_binding(env, name);
+            m.set(Some(b));
+            b
+        })
+    })
+}
 
 /// Keeps the admin UserSig out of anything we log: fetch errors may echo the URL.
 fn redact(s: &str) -> String {
@@ -313,12 +335,25 @@ impl KeyIo for RuntimeIo<'_> {
 }
 
 impl Io for RuntimeIo<'_> {
+    /// Tencent's `random` request parameter and retry jitter need no secrecy, so a generator
+    /// seeded once from the runtime's CSPRNG serves them without a JS call per request.
     fn random_u32(&self) -> u32 {
-        let mut b = [0u8; 4];
-        match getrandom::fill(&mut b) {
-            Ok(()) => u32::from_le_bytes(b),
-            Err(_) => (js_sys::Math::random() * f64::from(u32::MAX)) as u32,
-        }
+        RANDOM.with(|r| {
+            let mut x = r.get();
+            if x == 0 {
+                let mut b = [0u8; 8];
+                x = match getrandom::fill(&mut b) {
+                    Ok(()) => u64::from_le_bytes(b),
+                    Err(_) => (js_sys::Math::random() * 2f64.powi(53)) as u64,
+                } | 1;
+            }
+            // xorshift64* (Vigna): full period over non-zero states.
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            r.set(x);
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+        })
     }
 
     async fn sleep(&self, ms: u64) {
@@ -340,7 +375,7 @@ impl Io for RuntimeIo<'_> {
     }
 
     fn has_queue(&self) -> bool {
-        shim_has_binding(self.env, QUEUE_BINDING)
+        bound(&BOUND_QUEUE, self.env, QUEUE_BINDING)
     }
 
     async fn enqueue(&self, bodies: &[String]) -> Result<(), String> {
@@ -359,7 +394,7 @@ impl Io for RuntimeIo<'_> {
     }
 
     fn has_db(&self) -> bool {
-        shim_has_binding(self.env, DB_BINDING)
+        bound(&BOUND_DB, self.env, DB_BINDING)
     }
 
     async fn sql(
