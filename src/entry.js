@@ -14,12 +14,30 @@ import * as glue from "./index_bg.js";
 import wasmModule from "./index.wasm";
 $SNIPPET_JS_IMPORTS
 
-const instance = new WebAssembly.Instance(wasmModule, {
+const wasmImports = {
   "./index_bg.js": glue,
   $SNIPPET_WASM_IMPORTS
-});
+};
+let instance = new WebAssembly.Instance(wasmModule, wasmImports);
 glue.__wbg_set_wasm(instance.exports);
 instance.exports.__wbindgen_start?.();
+
+/**
+ * After a trap (a Rust panic aborts; none is expected) the instance's state may be half-updated,
+ * so the next requests get a fresh instance, as worker-build's own shim does. Growing the old
+ * memory by 0 pages detaches its buffer, so the glue's cached views of it are rebuilt over the
+ * new instance's memory.
+ */
+function restartAfter(e) {
+  if (!(e instanceof WebAssembly.RuntimeError)) return;
+  console.error("tim-onboard: the wasm instance trapped; starting a fresh one:", String(e));
+  try {
+    instance.exports.memory.grow(0);
+  } catch {}
+  instance = new WebAssembly.Instance(wasmModule, wasmImports);
+  glue.__wbg_set_wasm(instance.exports);
+  instance.exports.__wbindgen_start?.();
+}
 
 const LIMIT = glue.maxBodyBytes();
 const EMPTY = new Uint8Array(0);
@@ -69,24 +87,39 @@ export default {
         body = EMPTY;
       }
     }
-    let out = glue.begin(id, request, env, body);
-    while (!(out instanceof Response)) {
-      let value;
-      let ok = true;
-      try {
-        value = await out;
-      } catch (e) {
-        value = e;
-        ok = false;
+    try {
+      let out = glue.begin(id, request, env, body);
+      while (!(out instanceof Response)) {
+        let value;
+        let ok = true;
+        try {
+          value = await out;
+        } catch (e) {
+          value = e;
+          ok = false;
+        }
+        out = glue.resume(id, value, ok);
       }
-      out = glue.resume(id, value, ok);
+      return out;
+    } catch (e) {
+      // Only a trap gets here (every runtime failure is an answer from the core): a 500, so the
+      // sender retries.
+      restartAfter(e);
+      return new Response('{"error":"internal","message":"internal error"}', {
+        status: 500,
+        headers: { "content-type": "application/json" },
+      });
     }
-    return out;
   },
 
   // Queue batches (the job queue and the dead-letter queue): rare and batched, so the async
   // export is fine here.
   async queue(batch, env, ctx) {
-    await glue.queue(batch, env, ctx);
+    try {
+      await glue.queue(batch, env, ctx);
+    } catch (e) {
+      // Unsettled messages are retried by the queue.
+      restartAfter(e);
+    }
   },
 };
