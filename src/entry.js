@@ -39,6 +39,12 @@ function restartAfter(e) {
   instance.exports.__wbindgen_start?.();
 }
 
+/**
+ * A request the runtime cancels (its client went away) is never resumed, and its Rust side would
+ * stay suspended; when its JS side is garbage-collected, this drops it.
+ */
+const abandoned = new FinalizationRegistry((id) => glue.forget(id));
+
 const LIMIT = glue.maxBodyBytes();
 const EMPTY = new Uint8Array(0);
 let lastId = 0;
@@ -87,8 +93,11 @@ export default {
         body = EMPTY;
       }
     }
+    // Lives as long as this call's frame: its collection means the request was abandoned.
+    const alive = {};
     try {
       let out = glue.begin(id, request, env, body);
+      if (!(out instanceof Response)) abandoned.register(alive, id, alive);
       while (!(out instanceof Response)) {
         let value;
         let ok = true;
@@ -109,6 +118,8 @@ export default {
         status: 500,
         headers: { "content-type": "application/json" },
       });
+    } finally {
+      abandoned.unregister(alive);
     }
   },
 

@@ -36,8 +36,8 @@ use worker::{js_sys, web_sys};
 /// A request being handled, suspended between two calls from `src/entry.js`.
 type Task = Pin<Box<dyn Future<Output = http::Response>>>;
 
-/// Requests suspended at once past this many are abandoned ones (a client went away and its
-/// JS side will never resume them): the oldest are dropped so memory stays bounded.
+/// A backstop to [`forget`]: requests suspended at once past this many are taken as abandoned
+/// and the oldest are dropped, so memory stays bounded whatever the runtime does.
 const MAX_SUSPENDED: usize = 4096;
 
 thread_local! {
@@ -499,6 +499,13 @@ pub fn begin(id: u32, req: web_sys::Request, env: JsValue, body: Option<Vec<u8>>
         routes::handle(&request, &EnvSettings(&env), state, &io).await
     });
     step(id, task)
+}
+
+/// Drops suspended request `id`: `src/entry.js` calls it when the request's JS side was
+/// garbage-collected without resuming it (the client went away and the runtime cancelled it).
+#[wasm_bindgen]
+pub fn forget(id: u32) {
+    TASKS.with(|t| t.borrow_mut().remove(&id));
 }
 
 /// Resumes request `id` with what its promise settled to (`ok` false: it rejected with `value`).
