@@ -119,12 +119,23 @@ build: rust-tools node-tools
 worker-artifacts: build/index_bg.wasm
 	@:
 
+# worker-build into $(1) with the Cargo feature arguments $(2). src/entry.js is the Worker's entry
+# (two synchronous wasm calls per request, no async export on the fetch path: see its header).
+# With a custom shim worker-build writes $(1)/worker/{shim.mjs,index.wasm}; they move to
+# $(1)/index.js and $(1)/index_bg.wasm, the layout wrangler.toml, the tests and the benchmarks use.
+# worker-build keeps the wasm names section; it is dropped (about 80 KB) without re-optimising.
+define WORKER_BUILD
+CUSTOM_SHIM=$(CURDIR)/src/entry.js worker-build --release --out-dir $(1) . $(2)
+sed 's#"./index.wasm"#"./index_bg.wasm"#' $(1)/worker/shim.mjs > $(1)/index.js
+@grep -q '"./index_bg.wasm"' $(1)/index.js || { echo "$(1)/index.js does not import ./index_bg.wasm" >&2; exit 1; }
+@mv $(1)/worker/index.wasm $(1)/index_bg.wasm && rm -rf $(1)/worker
+$(WASM_OPT_BIN) $(1)/index_bg.wasm -o $(1)/index_bg.wasm --strip-debug --strip-producers $(WASM_FEATURES)
+endef
+
 # One rule makes both files (no grouped targets: macOS ships make 3.81); a missing index.js forces it.
 build/index_bg.wasm: $(WORKER_SRC) $(PROVIDERS_STAMP) $(if $(wildcard build/index.js),,FORCE)
 	@mkdir -p target && touch target/.worker-build-start
-	worker-build --release . $(call CARGO_FEATURES,$(PROVIDERS))
-	@# worker-build keeps the wasm names section; drop it (about 80 KB) without re-optimising.
-	$(WASM_OPT_BIN) build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers $(WASM_FEATURES)
+	$(call WORKER_BUILD,build,$(call CARGO_FEATURES,$(PROVIDERS)))
 	@# Dated at the build's start: a source saved while it ran is newer, so the next build takes it.
 	@touch -r target/.worker-build-start $(WORKER_OUT)
 
@@ -136,8 +147,7 @@ $(PROVIDERS_STAMP):
 # The Worker with one provider only, for `make size`; build/ stays the every-provider build.
 target/sizes/%/index_bg.wasm: $(WORKER_SRC)
 	@mkdir -p $(@D)
-	$(BUILD_LOCK) worker-build --release --out-dir $(@D) . $(call CARGO_FEATURES,$*)
-	$(WASM_OPT_BIN) $@ -o $@ --strip-debug --strip-producers $(WASM_FEATURES)
+	$(call WORKER_BUILD,$(@D),$(call CARGO_FEATURES,$*))
 
 emulator: $(EMULATOR)
 

@@ -6,7 +6,7 @@
 //   node bench/run.mjs [--n 20000] [--rounds 5] [--concurrency 8] [--warmup 1000]
 //                      [--login-n 10000] [--login-users 8]
 //                      [--lat-n 2000] [--lat-rounds 3] [--cold 20] [--profile-n 3000]
-//                      [--micro-time 2] [--skip cpu,login,latency,cold,profile,late,named,micro]
+//                      [--micro-time 2] [--skip cpu,queue,login,latency,cold,profile,late,named,micro]
 //                      [--quick] [--no-write]
 //
 // --quick: small counts for a smoke test. --skip named: profile the stripped build (wasm functions
@@ -314,6 +314,38 @@ const loginSub = (k) => `lu${RUN_TAG}_${k}`;
  * before the segment. Token i is user `loginSub(i % users)`'s, with its own jti: every token is
  * distinct and valid for an hour. Returns [{ userId, body, headers }] (the shape `drive` sends).
  */
+/**
+ * The Queue behind our queue-mode Worker's TIM_QUEUE binding: workerd sends a producer's
+ * `sendBatch` to this HTTP service; it answers 200 and counts the messages. It runs in the
+ * driver's process, like Cloudflare's Queues run outside the Worker's, so its CPU is not counted.
+ */
+async function startQueueSink() {
+  let messages = 0;
+  let requests = 0;
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      requests++;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        messages += Array.isArray(body?.messages) ? body.messages.length : 1;
+      } catch {
+        messages++;
+      }
+      // workerd reads the answer as sendBatch's result (SendBatchMetadata): it must have these members.
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"metadata":{"metrics":{"backlogCount":0,"backlogBytes":0,"oldestMessageTimestamp":0}}}');
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    address: `127.0.0.1:${server.address().port}`,
+    counts: () => ({ messages, requests }),
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
 async function loginRequests(idp, tag, n, { users = CFG.loginUsers, subs, claims = {}, key = idp.good } = {}) {
   const now = Math.floor(Date.now() / 1000);
   const out = new Array(n);
@@ -443,6 +475,46 @@ function workerDefs(emu, idp) {
   ];
 }
 
+/** Ours in queue mode: the same build with TIM_QUEUE bound to the driver's sink (no D1). */
+function queueDef(emu, sink) {
+  const bindings = { TIM_SDKAPPID: SDKAPPID, TIM_SECRET_KEY: TIM_KEY, TIM_ADMIN: ADMIN, TIM_BASE_URL: emu.url, CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET };
+  return {
+    key: "oursq",
+    label: "tim-onboard, queue mode (verify, enqueue, answer)",
+    tag: "q",
+    config: (v8Flags) =>
+      workerdConfig({
+        dir: WORK,
+        modules: [
+          { name: "index.js", kind: "esModule", path: join(WORK, "ours/index.js") },
+          { name: "index_bg.wasm", kind: "wasm", path: join(WORK, "ours/index_bg.wasm") },
+        ],
+        compatibilityDate: COMPAT_DATE,
+        bindings,
+        rawBindings: ['(name = "TIM_QUEUE", queue = "queue-sink")'],
+        services: [`(name = "queue-sink", external = (address = ${JSON.stringify(sink.address)}, http = ()))`],
+        v8Flags,
+      }),
+  };
+}
+
+/** Queue-mode sanity: a valid delivery is answered `queued`, reaches the sink, and calls no Tencent API. */
+async function sanityQueue(def, w, emu, sink) {
+  const [ok] = signedDeliveries(WEBHOOK_SECRET, `${def.tag}s${RUN_TAG}`, 1);
+  const before = (await emu.accounts()).length;
+  const sent = sink.counts().messages;
+  const r = await send(w.url, PATH, ok);
+  let body = null;
+  try {
+    body = JSON.parse(r.text);
+  } catch {}
+  if (r.status !== 200 || body?.status !== "queued" || body?.user_id !== ok.userId)
+    fail(`oursq: valid delivery answered ${r.status} ${r.text}, expected 200 queued for ${ok.userId}\n${w.output().slice(-2000)}`);
+  if (sink.counts().messages !== sent + 1) fail(`oursq: the queue received ${sink.counts().messages - sent} messages for one delivery`);
+  if ((await emu.accounts()).length !== before) fail("oursq: a queue-mode delivery called Tencent");
+  log("sanity (queue mode): a valid delivery is answered queued, enqueued once, and calls no Tencent API");
+}
+
 async function launch(def, { suffix = "", v8Flags = [], config } = {}) {
   const w = await startWorkerd({ name: `${def.key}${suffix}`, dir: WORK, config: config ?? def.config(v8Flags) });
   children.add(w);
@@ -505,11 +577,17 @@ async function sanity(defs, procs, emu) {
 }
 
 /** One measured segment: `count` fresh deliveries to one worker at `concurrency`. */
-async function segment(def, w, emu, { tag, count, concurrency, checkImports = true }) {
+async function segment(def, w, emu, { tag, count, concurrency, checkImports = true, sink }) {
   const deliveries = signedDeliveries(WEBHOOK_SECRET, tag, count); // signed before the timed window
   await emu.reset();
+  const sent = sink?.counts().messages;
   const s = await measure(def, w, emu, { path: PATH, deliveries, concurrency });
-  if (checkImports && def.key !== "floor") {
+  if (def.key === "oursq") {
+    const n = (await emu.accounts()).length;
+    const queued = sink.counts().messages - sent;
+    if (n !== 0 || queued !== count) fail(`oursq: ${count} deliveries enqueued ${queued} messages and made ${n} Tencent imports (expected ${count} and 0)`);
+    s.tencentCalls = n;
+  } else if (checkImports && def.key !== "floor") {
     const n = (await emu.accounts()).length;
     if (n !== count) fail(`${def.key}: ${count} deliveries answered 200 but the emulator holds ${n} accounts`);
   }
@@ -563,16 +641,18 @@ async function measure(def, w, emu, { path, deliveries, concurrency, check }) {
   };
 }
 
-async function cpuPhase(defs, procs, emu, results) {
+async function cpuPhase(defs, procs, emu, results, sink) {
   log(`\n[1/6] CPU per signup: ${CFG.rounds} rounds x ${CFG.perRound} deliveries per worker, concurrency ${CFG.concurrency}`);
+  // Ours in queue mode is measured in the same rounds, so it compares with the direct-mode floor.
+  const all = procs.oursq ? [...defs, queueDef(emu, sink)] : defs;
   if (CFG.warmup > 0) {
-    for (const def of defs) {
-      await segment(def, procs[def.key], emu, { tag: `${def.tag}w${RUN_TAG}`, count: CFG.warmup, concurrency: CFG.concurrency });
+    for (const def of all) {
+      await segment(def, procs[def.key], emu, { tag: `${def.tag}w${RUN_TAG}`, count: CFG.warmup, concurrency: CFG.concurrency, sink });
     }
   }
   for (let r = 0; r < CFG.rounds; r++) {
-    for (const def of rotate(defs, r)) {
-      const s = await segment(def, procs[def.key], emu, { tag: `${def.tag}c${r}${RUN_TAG}`, count: CFG.perRound, concurrency: CFG.concurrency });
+    for (const def of rotate(all, r)) {
+      const s = await segment(def, procs[def.key], emu, { tag: `${def.tag}c${r}${RUN_TAG}`, count: CFG.perRound, concurrency: CFG.concurrency, sink });
       (results.cpu[def.key] ??= []).push(s);
       log(`  round ${r + 1} ${def.key.padEnd(8)} ${s.cpuPerReq.toFixed(0).padStart(5)} us CPU/req  ${s.rps.toFixed(0).padStart(5)} req/s  other load ${s.otherCores.toFixed(2)} cores`);
     }
@@ -777,7 +857,17 @@ function namedBuild() {
     ESBUILD_BIN: process.env.ESBUILD_BIN ?? join(ROOT, "node_modules/.bin/esbuild"),
     WASM_OPT_BIN: process.env.WASM_OPT_BIN ?? join(ROOT, "node_modules/.bin/wasm-opt"),
   };
+  // The same entry as `make build` (src/entry.js as worker-build's custom shim), moved to the
+  // same layout: index.js + index_bg.wasm.
+  env.CUSTOM_SHIM = join(ROOT, "src/entry.js");
+  // Unminified JS too, so the profile names the glue and entry functions.
+  env.NO_MINIFY = "1";
   const r = spawnSync("worker-build", ["--release", "--out-dir", out], { stdio: ["ignore", "inherit", "inherit"], env });
+  if (r.status === 0 && existsSync(join(out, "worker/shim.mjs"))) {
+    const js = readFileSync(join(out, "worker/shim.mjs"), "utf8").replaceAll('"./index.wasm"', '"./index_bg.wasm"');
+    writeFileSync(join(out, "index.js"), js);
+    copyFileSync(join(out, "worker/index.wasm"), join(out, "index_bg.wasm"));
+  }
   if (r.status !== 0 || !existsSync(join(out, "index_bg.wasm"))) {
     log("  named build failed; profiling the stripped build (wasm functions by index)");
     return null;
@@ -907,16 +997,30 @@ function report(defs, results, meta) {
     out.push(`\nCross-check with nanosecond schedstat counters (median us/request): ${sched}.`);
     out.push(`Other load on the machine during these segments: ${rng(other, 2)} cores busy outside the benchmark's processes.`);
     results.summary = { total: tot, above };
+    // Issue 13's targets (total: at most 0.9x the baseline, 1.0x at worst; own: at most 0.75x).
+    const totRatio = tot.ours.median / tot.baseline.median;
     budgets.push([
-      "total CPU per signup ≤ baseline",
-      tot.ours.median <= tot.baseline.median ? "PASS" : "FAIL",
+      "total CPU per signup ≤ 0.9x baseline (must: ≤ 1.0x)",
+      totRatio <= 0.9 ? "PASS" : totRatio <= 1 ? "PASS (≤ 1.0x, not ≤ 0.9x)" : "FAIL",
       `${fmt(tot.ours.median)} vs ${fmt(tot.baseline.median)} us (${ratio(tot.ours.median, tot.baseline.median)})`,
     ]);
     budgets.push([
-      "own CPU above floor ≥ 3x below baseline",
-      above.ours.median * 3 <= above.baseline.median ? "PASS" : "FAIL",
-      `${fmt(above.ours.median)} vs ${fmt(above.baseline.median)} us (baseline/ours = ${ratio(above.baseline.median, above.ours.median)})`,
+      "own CPU above floor ≤ 0.75x baseline's",
+      above.ours.median <= 0.75 * above.baseline.median ? "PASS" : "FAIL",
+      `${fmt(above.ours.median)} vs ${fmt(above.baseline.median)} us (${ratio(above.ours.median, above.baseline.median)})`,
     ]);
+    if (results.cpu.oursq) {
+      const q = stats(per("oursq"));
+      out.push(
+        `\n**Queue mode** (ours with a Queue producer bound to a sink in the driver's process, measured in the same rounds; each signup verified, mapped, enqueued and answered \`queued\`, no Tencent call): ${rng(q)} us CPU per signup acknowledged, by round ${per("oursq").map((x) => fmt(x)).join(", ")}; the direct-mode floor's is ${fmt(tot.floor.median)} us. Tencent calls during these rounds: ${results.cpu.oursq.reduce((a, x) => a + (x.tencentCalls ?? 0), 0)} (the consumer imports up to 100 accounts per multiaccount_import call: see the queue burst below for calls per 10,000 signups).`,
+      );
+      results.summary.queue = q;
+      budgets.push([
+        "queue mode: CPU per signup acknowledged ≤ direct-mode floor",
+        q.median <= tot.floor.median ? "PASS" : "FAIL",
+        `${fmt(q.median)} vs ${fmt(tot.floor.median)} us (${ratio(q.median, tot.floor.median)})`,
+      ]);
+    }
   }
 
   if (results.login?.rounds?.ours) {
@@ -997,6 +1101,13 @@ function report(defs, results, meta) {
       }
     }
     out.push(table(["concurrency", "worker", "requests/s", "p50 ms", "p99 ms", "CPU us/request"], rows));
+    const p99 = (k) => results.latency[32]?.[k] && median(results.latency[32][k].map((s) => s.p99));
+    if (p99("ours") !== undefined && p99("baseline") !== undefined)
+      budgets.push([
+        "p99 latency at concurrency 32 ≤ baseline's",
+        p99("ours") <= p99("baseline") ? "PASS" : "FAIL",
+        `${fmt(p99("ours"), 2)} vs ${fmt(p99("baseline"), 2)} ms`,
+      ]);
   }
 
   if (results.sizes) {
@@ -1007,7 +1118,7 @@ function report(defs, results, meta) {
         ["worker", "module", "raw", "gzip"],
         [
           [label.ours, "index_bg.wasm", kib(s.ours.wasm.raw), kib(s.ours.wasm.gzip)],
-          [label.ours, "index.js (wasm-bindgen glue)", kib(s.ours.glue.raw), kib(s.ours.glue.gzip)],
+          [label.ours, "index.js (entry + wasm-bindgen glue)", kib(s.ours.glue.raw), kib(s.ours.glue.gzip)],
           [label.ours, "total upload", kib(s.ours.total.raw), kib(s.ours.total.gzip)],
           [
             label.baseline,
@@ -1044,10 +1155,17 @@ function report(defs, results, meta) {
       `\n"Above floor" is the cold-start cost of the Worker's own script (compile + instantiate + its first request), with workerd's process start and the first upstream connection (paid by the floor too) taken out.`,
     );
     const oursCold = first.ours.median - first.floor.median;
+    const baseCold = first.baseline.median - first.floor.median;
     budgets.push([
-      "cold start ≤ 10 ms (above floor)",
-      oursCold <= 10 ? "PASS" : "FAIL",
-      `${fmt(oursCold, 1)} ms (baseline ${fmt(first.baseline.median - first.floor.median, 1)} ms; ratio ${ratio(oursCold, first.baseline.median - first.floor.median)})`,
+      "cold start above floor ≤ baseline's",
+      oursCold <= baseCold ? "PASS" : "FAIL",
+      `${fmt(oursCold, 1)} vs ${fmt(baseCold, 1)} ms (${ratio(oursCold, baseCold)})`,
+    ]);
+    const second = (k) => median(c[k].secondMs);
+    budgets.push([
+      "second request ≤ baseline's",
+      second("ours") <= second("baseline") ? "PASS" : "FAIL",
+      `${fmt(second("ours"), 2)} vs ${fmt(second("baseline"), 2)} ms`,
     ]);
   }
 
@@ -1083,8 +1201,8 @@ function report(defs, results, meta) {
     );
     if (p.ours) {
       const cpu = p.ours.cpuPerReq;
-      const glue = p.ours.glue.filter((g) => /^__wbg|^__wbindgen/.test(g.sym)).slice(0, 15);
-      out.push(`\nours: wasm-bindgen imports (JS glue in index.js) by inclusive CPU, including the runtime call each makes:\n`);
+      const glue = p.ours.glue.filter((g) => /^__wbg|^__wbindgen|^(fetch|readBody|begin|resume)$/.test(g.sym)).slice(0, 15);
+      out.push(`\nours: the entry (src/entry.js: fetch, readBody; begin and resume call into the wasm) and the wasm-bindgen imports (JS glue in index.js) by inclusive CPU, including the runtime call each makes:\n`);
       out.push(table(["glue function", "inclusive us/request", "share"], glue.map((g) => [g.sym, fmt((g.total / 100) * cpu, 1), `${g.total.toFixed(1)}%`])));
       out.push(
         `\nours: hottest wasm functions (self CPU${results.profile.named ? `; profiled on a names-keeping build of the same source, wasm sha256 ${meta.machine.named}` : "; names stripped"}):\n`,
@@ -1165,8 +1283,21 @@ async function main() {
   for (const def of defs) await ready(procs[def.key]);
 
   await sanity(defs, procs, emu);
+  let sink = null;
+  if (!CFG.skip.has("cpu") && !CFG.skip.has("queue")) {
+    sink = await startQueueSink();
+    const q = queueDef(emu, sink);
+    procs.oursq = await launch(q);
+    await ready(procs.oursq);
+    await sanityQueue(q, procs.oursq, emu, sink);
+  }
   if (!CFG.skip.has("login")) await sanityLogin(defs, procs, emu, idp);
-  if (!CFG.skip.has("cpu")) await cpuPhase(defs, procs, emu, results);
+  if (!CFG.skip.has("cpu")) await cpuPhase(defs, procs, emu, results, sink);
+  if (procs.oursq) {
+    await procs.oursq.stopAndForget();
+    delete procs.oursq;
+    await sink.close();
+  }
   if (!CFG.skip.has("login")) await loginPhase(defs, procs, emu, idp, results);
   if (!CFG.skip.has("latency")) await latencyPhase(defs, procs, emu, results);
   for (const def of defs) await procs[def.key].stopAndForget();

@@ -3,7 +3,7 @@
 //! the same `job` and `executor` decisions; this module only strings them together for one
 //! delivery and turns the results into the sender's answer.
 
-use crate::config::{self, TimConfig};
+use crate::config::TimConfig;
 use crate::deadletter;
 use crate::drive::{self, Tencent};
 use crate::error::AppError;
@@ -249,12 +249,13 @@ fn plan<I: Io>(
             Event::Updated(_) => "user.updated",
             Event::Deleted(_) => "user.deleted",
         };
-        let (rule, on_delete) = match &rule {
+        let (rule, on_delete) = &**match &rule {
             Some(r) => r,
-            None => rule.insert((
-                config::userid_rule(cx.settings, provider.prefix, provider.id_prefixes)?,
-                job::on_delete(cx.settings)?,
-            )),
+            None => rule.insert(cx.state.rules(
+                cx.settings,
+                provider.prefix,
+                provider.id_prefixes,
+            )?),
         };
         let rules = job::Rules {
             provider: provider.name,
@@ -387,7 +388,7 @@ async fn run<I: Io>(
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let cfg = TimConfig::load(cx.settings)?;
+    let cfg = cx.state.tim_config(cx.settings)?;
     let known = user_states(&jobs, cx).await;
     let now_s = i64::try_from(cx.io.now_ms() / 1000).unwrap_or(i64::MAX);
     let stale = lifecycle::order(&jobs, &known, now_s);

@@ -3,7 +3,7 @@
 //! UserID the provider's webhooks create. Before answering, the account is made to exist with
 //! its profile (just in time), unless that user's deletion was applied.
 
-use crate::config::{self, TimConfig};
+use crate::config;
 use crate::error::AppError;
 use crate::event::{Event, User};
 use crate::http::{Request, Response};
@@ -60,7 +60,7 @@ pub async fn login<I: Io>(
     let subject = login::check_claims(&rules, &claims, now_s).map_err(AppError::Token)?;
     let rule = config::userid_rule(cx.settings, spec.prefix, spec.id_prefixes)?;
     let user_id = identity::map_user_id(subject, &rule)?.user_id;
-    let cfg = TimConfig::load(cx.settings)?;
+    let cfg = cx.state.tim_config(cx.settings)?;
     let ttl = login_ttl(cx.settings)?;
     let (nick, face_url) = login::profile(&claims);
     let user = User {

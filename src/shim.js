@@ -1,38 +1,11 @@
-// The JS side of the Worker's hot path. Each function does in one call what would otherwise take
-// several wasm<->JS crossings (object construction, header maps, promise plumbing), which the
-// benchmarks showed to cost more than our Rust code itself. Kept tiny and free of logic: every
-// decision stays in Rust.
+// The runtime calls the Rust shell (src/worker.rs) imports. Each function does in one call what
+// would otherwise take several wasm<->JS crossings (object construction, header maps, promise
+// plumbing), which the benchmarks showed to cost more than our Rust code itself. Kept tiny and
+// free of logic: every decision stays in Rust. The Worker's entry module is src/entry.js.
 
-/** The body as bytes, or null when it exceeds `limit` (read no further than needed). */
-export async function readBody(req, limit) {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) return null;
-  if (req.body === null) return new Uint8Array(0);
-  if (declared !== null) {
-    const bytes = new Uint8Array(await req.arrayBuffer());
-    return bytes.length > limit ? null : bytes;
-  }
-  // Chunked upload: stop as soon as the limit is passed.
-  const reader = req.body.getReader();
-  const chunks = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+/** A promise that resolves after `ms` milliseconds (the core's backoff between retries). */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -66,6 +39,7 @@ export async function getBytes(url, timeoutMs) {
 /** A JSON response; `extra` is "name: value" lines for additional headers. */
 export function respond(status, body, extra) {
   const headers = { "content-type": "application/json" };
+  if (extra === "") return new Response(body, { status, headers });
   for (const line of extra.split("\n")) {
     const i = line.indexOf(": ");
     if (i > 0) headers[line.slice(0, i)] = line.slice(i + 2);
@@ -144,6 +118,33 @@ const JWS = {
   EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }],
 };
 
+/** Imported keys by algorithm and key text: importing an RSA JWK costs more than verifying with it. */
+const importedKeys = new Map();
+/** Keys kept at most (a JWKS holds a few; rotation adds a few more); past it the cache restarts. */
+const MAX_IMPORTED_KEYS = 64;
+
+/** The WebCrypto key for `key` under `alg`, imported once per isolate. */
+function importKey(alg, key, importAlg) {
+  const id = `${alg}\n${key}`;
+  let k = importedKeys.get(id);
+  if (k === undefined) {
+    k = key.startsWith("spki:")
+      ? crypto.subtle.importKey(
+          "spki",
+          Uint8Array.from(atob(key.slice(5)), (c) => c.charCodeAt(0)),
+          importAlg,
+          false,
+          ["verify"],
+        )
+      : crypto.subtle.importKey("jwk", JSON.parse(key), importAlg, false, ["verify"]);
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.clear();
+    importedKeys.set(id, k);
+    // A key that failed to import is not kept: the next call tries again.
+    k.catch(() => importedKeys.delete(id));
+  }
+  return k;
+}
+
 /**
  * Verifies a JWS signature (raw r||s for ECDSA, as JWS sends it) with a public key given as a
  * JWK (JSON) or `spki:<base64 DER>`. The algorithm comes from the caller's configuration; any
@@ -153,15 +154,7 @@ export async function verifyJwk(alg, key, message, signature) {
   try {
     const [importAlg, verifyAlg] = JWS[alg] ?? [];
     if (!importAlg) return false;
-    const k = key.startsWith("spki:")
-      ? await crypto.subtle.importKey(
-          "spki",
-          Uint8Array.from(atob(key.slice(5)), (c) => c.charCodeAt(0)),
-          importAlg,
-          false,
-          ["verify"],
-        )
-      : await crypto.subtle.importKey("jwk", JSON.parse(key), importAlg, false, ["verify"]);
+    const k = await importKey(alg, key, importAlg);
     return await crypto.subtle.verify(verifyAlg, k, signature, message);
   } catch {
     return false;

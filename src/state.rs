@@ -2,8 +2,11 @@
 //! safer. Each part has its own cell and no borrow is held across an `await`, because requests in
 //! one isolate run concurrently.
 
+use crate::config::{self, TimConfig};
 use crate::dedupe::Recent;
 use crate::drive::Reach;
+use crate::identity::Rule;
+use crate::job::{self, OnDelete};
 use crate::lifecycle::UserState;
 use crate::pacer::Pacer;
 use crate::region::Region;
@@ -43,6 +46,10 @@ pub struct IsolateState {
     settings: RefCell<HashMap<Box<str>, Option<String>>>,
     /// Providers' parsed settings (secrets decoded once per isolate, for the same reason).
     providers: RefCell<HashMap<&'static str, ProviderConfig>>,
+    /// The Tencent settings, parsed once per isolate (same reason).
+    tim: RefCell<Option<Result<Rc<TimConfig>, ConfigError>>>,
+    /// Per provider settings prefix: its UserID rule and `TIM_ON_DELETE`, parsed once.
+    rules: RefCell<HashMap<&'static str, Result<Rc<(Rule, OnDelete)>, ConfigError>>>,
 }
 
 /// Settings read through the isolate's memo.
@@ -92,6 +99,34 @@ impl IsolateState {
             known.clear();
         }
         known.insert(user_id.to_owned());
+    }
+
+    /// The Tencent settings, read and validated once per isolate (an error is kept too: it
+    /// cannot change before the next deploy).
+    pub fn tim_config(&self, settings: &dyn Settings) -> Result<Rc<TimConfig>, ConfigError> {
+        if let Some(c) = self.tim.borrow().as_ref() {
+            return c.clone();
+        }
+        let c = TimConfig::load(settings).map(Rc::new);
+        *self.tim.borrow_mut() = Some(c.clone());
+        c
+    }
+
+    /// The UserID rule of the provider whose settings start with `prefix`, with
+    /// `TIM_ON_DELETE`; read once per isolate.
+    pub fn rules(
+        &self,
+        settings: &dyn Settings,
+        prefix: &'static str,
+        known: &'static [&'static str],
+    ) -> Result<Rc<(Rule, OnDelete)>, ConfigError> {
+        if let Some(r) = self.rules.borrow().get(prefix) {
+            return r.clone();
+        }
+        let r = config::userid_rule(settings, prefix, known)
+            .and_then(|rule| Ok(Rc::new((rule, job::on_delete(settings)?))));
+        self.rules.borrow_mut().insert(prefix, r.clone());
+        r
     }
 
     /// `provider`'s parsed settings, read once per isolate.
