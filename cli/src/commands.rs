@@ -195,18 +195,22 @@ fn provider_or_exit(name: &str) -> Result<webhook::Provider, i32> {
     })
 }
 
+/// The provider named `name` and its UserID rule from the settings, or the exit code after
+/// saying what is wrong.
+fn provider_and_rule(vars: &Vars, name: &str) -> Result<(webhook::Provider, identity::Rule), i32> {
+    let p = provider_or_exit(name)?;
+    let rule = config::userid_rule(vars, p.prefix, p.id_prefixes).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })?;
+    Ok((p, rule))
+}
+
 /// `userid`: the Worker's `/userid` answer, as JSON.
 fn userid_cmd(vars: &Vars, provider: &str, id: &str) -> i32 {
-    let p = match provider_or_exit(provider) {
-        Ok(p) => p,
+    let (p, rule) = match provider_and_rule(vars, provider) {
+        Ok(found) => found,
         Err(code) => return code,
-    };
-    let rule = match config::userid_rule(vars, p.prefix, p.id_prefixes) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
     };
     match identity::map_user_id(id, &rule) {
         Ok(m) => {
@@ -416,16 +420,9 @@ fn region_name(cfg: &TimConfig) -> &'static str {
 
 /// `backfill`.
 fn backfill_cmd(vars: &Vars, a: BackfillArgs) -> i32 {
-    let p = match provider_or_exit(&a.provider) {
-        Ok(p) => p,
+    let (p, rule) = match provider_and_rule(vars, &a.provider) {
+        Ok(found) => found,
         Err(code) => return code,
-    };
-    let rule = match config::userid_rule(vars, p.prefix, p.id_prefixes) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
     };
     let tencent = if a.dry_run {
         None

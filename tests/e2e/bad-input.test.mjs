@@ -32,6 +32,7 @@ import {
   assertNoLeaks,
   clerkEvent,
   hideSecrets,
+  listenLocal,
   observe,
   observedTexts,
   sleep,
@@ -118,11 +119,7 @@ async function startIdp() {
     if (!keys) return res.writeHead(404).end();
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys }));
   });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const url = `http://127.0.0.1:${server.address().port}`;
+  const url = await listenLocal(server);
   // The public key as PEM text: the HMAC key of the classic RS256 → HS256 confusion attack.
   const pem = createPublicKey({ key: jwk, format: "jwk" }).export({ type: "spki", format: "pem" });
   return {

@@ -235,29 +235,6 @@ async function signup(provider) {
 
 const W = {};
 
-/** Polls until every UserID of `expected` has an account or `deadlineMs` passed. */
-async function waitForAccounts(expected, deadlineMs) {
-  const t0 = Date.now();
-  for (;;) {
-    const have = new Set((await s.accounts()).map((a) => a.UserID));
-    const missing = expected.filter((u) => !have.has(u));
-    if (missing.length === 0 || Date.now() - t0 > deadlineMs) return { missing, ms: Date.now() - t0 };
-    await sleep(500);
-  }
-}
-
-/** Waits until the emulator has seen no call for `quietMs`. */
-async function waitForQuiet(quietMs, deadlineMs) {
-  const t0 = Date.now();
-  let last = await s.callTotal();
-  let since = Date.now();
-  while (Date.now() - since < quietMs && Date.now() - t0 < deadlineMs) {
-    await sleep(250);
-    const now = await s.callTotal();
-    if (now !== last) [last, since] = [now, Date.now()];
-  }
-}
-
 async function deadLetters(w) {
   const res = await w.request("/admin/dead-letters", { headers: { authorization: `Bearer ${S.adminToken}` } });
   assert.equal(res.status, 200, res.text);
@@ -360,11 +337,11 @@ async function runDrill(drill, seconds, t) {
       else assert.equal(JSON.parse(a.text).status, "queued", `${su.provider}: ${a.text}`);
       assert.ok(a.ms < 1_000, `queue mode, ${drill}: ${su.provider} answered after ${a.ms.toFixed(0)} ms`);
     });
-    const q = await waitForAccounts(queued.map((x) => x.userId), QUEUE_DEADLINE_S * 1000);
+    const q = await s.waitForAccounts(queued.map((x) => x.userId), QUEUE_DEADLINE_S * 1000);
     const catchUp = (Date.now() - down.upAt) / 1000;
     SUMMARY[drill] = { downS: (down.upAt - downAt) / 1000, queueCatchUpS: catchUp };
     t.diagnostic(`${drill}: queue mode: ${queued.length - q.missing.length} of ${queued.length} imported ${catchUp.toFixed(1)} s after Tencent came back`);
-    await waitForQuiet(1_500, 30_000);
+    await s.waitForQuiet(1_500, 30_000);
     const accounts = await s.accounts();
     const count = (u) => accounts.filter((a) => a.UserID === u).length;
 
@@ -413,9 +390,9 @@ test("warm-up: a direct-mode and a queue-mode Worker import a signup of every pr
       sus.push(su);
     }
   }
-  const { missing } = await waitForAccounts(sus.map((x) => x.userId), 30_000);
+  const { missing } = await s.waitForAccounts(sus.map((x) => x.userId), 30_000);
   assert.deepEqual(missing, []);
-  await waitForQuiet(1_000, 10_000);
+  await s.waitForQuiet(1_000, 10_000);
 });
 
 test(`killed: Tencent's process is killed for ${OUTAGE_S} s, then restarted`, { timeout: (OUTAGE_S + QUEUE_DEADLINE_S + 120) * 1000 }, async (t) => {

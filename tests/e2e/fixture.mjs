@@ -48,6 +48,11 @@
 //   s.deliver(body, headers)       POST /webhooks/clerk;  s.deliverTo(provider, body, headers)
 //   s.deliverSigned(event, opts)   serialises and delivers a Clerk event signed with svix
 //   s.accounts(), s.accountsFor(userId), s.calls(), s.callTotal(), s.faults(config), s.reset()
+//   s.waitForAccounts(userIds, deadlineMs)
+//                                  polls until each UserID has an account or the deadline passed:
+//                                  { accounts, missing, ms }
+//   s.waitForQuiet(quietMs, deadlineMs)
+//                                  waits until the emulator has seen no call for quietMs
 //   s.logs                         the main Worker's captured workerd output (chunks of text)
 //   s.emulatorLogs                 the emulator's captured stdout and stderr (chunks of text)
 //   s.bindings(overrides)          the base bindings with `overrides`, as `workers` entries take
@@ -69,6 +74,7 @@ import {
   observedTexts,
   requireArtifacts,
   ROOT,
+  sleep,
   startEmulator,
   startWorker,
   withTimeout,
@@ -226,6 +232,28 @@ export function suite({
     callTotal: () => s.emulator.callTotal(),
     faults: (config) => s.emulator.faults(config),
     reset: () => s.emulator.reset(),
+
+    async waitForAccounts(expected, deadlineMs) {
+      const t0 = Date.now();
+      for (;;) {
+        const accounts = await s.accounts();
+        const have = new Set(accounts.map((a) => a.UserID));
+        const missing = expected.filter((u) => !have.has(u));
+        if (missing.length === 0 || Date.now() - t0 > deadlineMs) return { accounts, missing, ms: Date.now() - t0 };
+        await sleep(500);
+      }
+    },
+
+    async waitForQuiet(quietMs, deadlineMs) {
+      const t0 = Date.now();
+      let last = await s.callTotal();
+      let since = Date.now();
+      while (Date.now() - since < quietMs && Date.now() - t0 < deadlineMs) {
+        await sleep(250);
+        const now = await s.callTotal();
+        if (now !== last) [last, since] = [now, Date.now()];
+      }
+    },
 
     bindings: (overrides) => merge(bindings(s), overrides),
 

@@ -479,4 +479,13 @@ export async function alignToSecond() {
   if (ms > 50) await sleep(1000 - ms + 5);
 }
 
+/** Starts `server` (a node:http server) on a free port of 127.0.0.1; resolves to its origin. */
+export async function listenLocal(server) {
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
 export { assert, sleep };

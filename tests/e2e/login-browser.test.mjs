@@ -29,6 +29,7 @@ import {
   assert,
   assertNoLeaks,
   hideSecrets,
+  listenLocal,
   observe,
   observedTexts,
   SDKAPPID,
@@ -143,11 +144,7 @@ async function startSite(key) {
       res.writeHead(404).end();
     }
   });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  origin = `http://127.0.0.1:${server.address().port}`;
+  origin = await listenLocal(server);
   const site = {
     origin,
     /** The `iss` its tokens carry and its discovery names (origin B: origin A's). */

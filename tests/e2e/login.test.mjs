@@ -33,6 +33,7 @@ import {
   assertError,
   assertNoLeaks,
   hideSecrets,
+  listenLocal,
   observe,
   observedTexts,
   ROOT,
@@ -200,11 +201,7 @@ async function startIdp() {
     res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=3600" });
     res.end(JSON.stringify({ keys: list }));
   });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  url = `http://127.0.0.1:${server.address().port}`;
+  url = await listenLocal(server);
   return {
     url,
     keys,

@@ -21,6 +21,7 @@ import {
   assertError,
   fullBindings,
   hideSecrets,
+  listenLocal,
   ROOT,
   standardHeaders,
   svixHeaders,
@@ -305,11 +306,7 @@ export async function startJwksServer() {
     res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=3600" });
     res.end(JSON.stringify({ keys: list }));
   });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const url = `http://127.0.0.1:${server.address().port}`;
+  const url = await listenLocal(server);
   return {
     url,
     keys,

@@ -206,30 +206,6 @@ async function stats() {
 
 const sum = (m) => Object.values(m ?? {}).reduce((a, b) => a + b, 0);
 
-/** Polls until every UserID of `expected` has an account or `deadlineMs` passed. */
-async function waitForAccounts(expected, deadlineMs) {
-  const t0 = Date.now();
-  for (;;) {
-    const accounts = await s.accounts();
-    const have = new Set(accounts.map((a) => a.UserID));
-    const missing = expected.filter((u) => !have.has(u));
-    if (missing.length === 0 || Date.now() - t0 > deadlineMs) return { accounts, missing, ms: Date.now() - t0 };
-    await sleep(500);
-  }
-}
-
-/** Waits until the emulator has seen no call for `quietMs` (nothing left in flight). */
-async function waitForQuiet(quietMs, deadlineMs) {
-  const t0 = Date.now();
-  let last = await s.callTotal();
-  let since = Date.now();
-  while (Date.now() - since < quietMs && Date.now() - t0 < deadlineMs) {
-    await sleep(250);
-    const now = await s.callTotal();
-    if (now !== last) [last, since] = [now, Date.now()];
-  }
-}
-
 /** Each expected UserID exists exactly once, and nothing else exists. */
 function assertEachOnce(accounts, expected) {
   const seen = new Map();
@@ -271,9 +247,9 @@ test("2,000 signed signups from seven providers under injected faults: each acco
   signups.forEach((x, i) => assertQueued(x, results[i]));
   const ms = results.map((r) => r.ms);
 
-  const { accounts, missing, ms: waited } = await waitForAccounts(expected, 120_000);
+  const { accounts, missing, ms: waited } = await s.waitForAccounts(expected, 120_000);
   assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${N} signups not imported within 120 s`);
-  await waitForQuiet(2_000, 30_000);
+  await s.waitForQuiet(2_000, 30_000);
   const doneMs = Date.now() - t0;
   const final = await s.accounts();
   assertEachOnce(final, expected);
@@ -380,9 +356,9 @@ test("a permanently refused job is a dead letter with its reason; listed, filter
   });
   assert.equal(retry.status, 200, retry.text);
   assert.deepEqual(retry.json, { requeued: 1, remaining: 0 });
-  const { missing } = await waitForAccounts([a.userId], 30_000);
+  const { missing } = await s.waitForAccounts([a.userId], 30_000);
   assert.deepEqual(missing, []);
-  await waitForQuiet(1_500, 10_000);
+  await s.waitForQuiet(1_500, 10_000);
   assert.deepEqual(await s.accounts(), [{ UserID: a.userId, Nick: "Example Example", FaceUrl: "https://img.clerk.com/xxxxxx", imports: 1 }]);
   assert.deepEqual(await deadLetters(w), { count: 0, items: [] });
 
@@ -394,7 +370,7 @@ test("a permanently refused job is a dead letter with its reason; listed, filter
   const answers = await Promise.all(trio.map((x) => deliver(w, x)));
   trio.forEach((x, i) => assertQueued(x, answers[i]));
   list = await waitForDeadLetters(w, 1, 30_000);
-  await waitForQuiet(1_500, 10_000);
+  await s.waitForQuiet(1_500, 10_000);
   const { calls } = await s.calls();
   assert.equal(calls[0]?.api, "multiaccount_import", `the three signups were not one batch: ${JSON.stringify(calls)}`);
   assert.deepEqual([...calls[0].fail_accounts].sort(), trio.map((x) => x.userId).sort());
@@ -410,9 +386,9 @@ test("a permanently refused job is a dead letter with its reason; listed, filter
   // Re-drive everything ({}), now that the script is used up.
   const all = await w.request("/admin/dead-letters/retry", { method: "POST", headers: admin, body: "{}" });
   assert.deepEqual(all.json, { requeued: 1, remaining: 0 }, all.text);
-  const done = await waitForAccounts(trio.map((x) => x.userId), 30_000);
+  const done = await s.waitForAccounts(trio.map((x) => x.userId), 30_000);
   assert.deepEqual(done.missing, []);
-  await waitForQuiet(1_500, 10_000);
+  await s.waitForQuiet(1_500, 10_000);
   assertEachOnce(await s.accounts(), trio.map((x) => x.userId));
   assert.ok((await s.accounts()).every((x) => x.imports === 1), JSON.stringify(await s.accounts()));
   const empty = await w.request("/admin/dead-letters/retry", { method: "POST", headers: admin, body: "{}" });
@@ -479,9 +455,9 @@ test(`Tencent down for ${OUTAGE_S} s while signups arrive: every webhook 2xx wit
   // Warm up (Firebase keys fetched, wasm compiled), before the outage.
   for (const warm of [MAKERS.clerk(), await firebaseSignup()]) {
     assertQueued(warm, await deliver(w, warm));
-    assert.deepEqual((await waitForAccounts([warm.userId], 20_000)).missing, []);
+    assert.deepEqual((await s.waitForAccounts([warm.userId], 20_000)).missing, []);
   }
-  await waitForQuiet(1_000, 10_000);
+  await s.waitForQuiet(1_000, 10_000);
 
   const port = s.emulator.port;
   await s.emulator.crash();
@@ -510,9 +486,9 @@ test(`Tencent down for ${OUTAGE_S} s while signups arrive: every webhook 2xx wit
   assert.ok(sent.some((x) => x.signup.provider === "supabase") && sent.some((x) => x.signup.provider === "firebase"));
 
   const expected = sent.map((x) => x.signup.userId);
-  const { missing, ms } = await waitForAccounts(expected, 170_000);
+  const { missing, ms } = await s.waitForAccounts(expected, 170_000);
   assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${expected.length} not imported ${ms} ms after the emulator came back`);
-  await waitForQuiet(2_000, 30_000);
+  await s.waitForQuiet(2_000, 30_000);
   // The restarted emulator starts empty: exactly the signups of the outage, each once.
   const accounts = await s.accounts();
   assertEachOnce(accounts, expected);

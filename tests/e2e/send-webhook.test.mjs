@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assert, EMULATOR_BIN, freePort, ROOT, settlesWithin, withTimeout } from "./helpers.mjs";
+import { assert, EMULATOR_BIN, freePort, listenLocal, ROOT, settlesWithin, withTimeout } from "./helpers.mjs";
 import { suite } from "./fixture.mjs";
 
 const SCRIPT = `${ROOT}scripts/send-webhook.mjs`;
@@ -123,12 +123,9 @@ async function startJwksFallback() {
       res.writeHead(404).end();
     }
   });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
+  const url = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url,
     async close() {
       server.closeAllConnections?.();
       await settlesWithin(new Promise((r) => server.close(r)), 5_000);
