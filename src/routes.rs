@@ -9,7 +9,7 @@ use crate::http::{query_param, Request, Response};
 use crate::identity;
 use crate::login;
 use crate::pipeline::{self, Ctx};
-use crate::ports::Io;
+use crate::ports::{apart, Io};
 use crate::region::{Region, RegionSetting};
 use crate::session;
 use crate::settings::Settings;
@@ -31,7 +31,7 @@ pub async fn handle<I: Io>(
     };
     let started_ms = io.now_ms();
     if let Some(name) = req.path.strip_prefix("/login/") {
-        return login_route(name, req, &cx, started_ms).await;
+        return apart(login_route(name, req, &cx, started_ms)).await;
     }
     match route(req, &cx).await {
         Ok(r) => r,
@@ -86,6 +86,7 @@ async fn login_route<I: Io>(
 }
 
 /// The answer to a refused request, and its log line.
+#[inline(never)] // cold: kept out of the hot request function (ports::apart)
 fn refused<I: Io>(req: &Request<'_>, e: &AppError, io: &I, started_ms: u64) -> Response {
     let provider = req
         .path
@@ -115,7 +116,7 @@ async fn route<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, Ap
         ("/userid", _) => Err(AppError::MethodNotAllowed("GET")),
         (path, _) if path.starts_with(admin::PREFIX) => {
             require_admin(req, cx.settings)?;
-            admin::dead_letters(req, cx).await
+            apart(admin::dead_letters(req, cx)).await
         }
         (path, method) => {
             let provider = path
@@ -154,6 +155,7 @@ fn provider_readiness<I: Io>(cx: &Ctx<'_, I>) -> Vec<(&'static str, &'static str
 /// `GET /health`: readiness for anyone (a load balancer, an uptime check), as the status and
 /// `{"ready"}`; the detail (which providers are on, the data centre, the last Tencent call) only
 /// with `Authorization: Bearer <TIM_ADMIN_TOKEN>`, because it tells a stranger what to attack.
+#[inline(never)] // cold: kept out of the hot request function (ports::apart)
 fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, AppError> {
     let get = cx.settings;
     let items = config::readiness(get);
@@ -230,6 +232,7 @@ fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, AppErro
 }
 
 /// `GET /userid?provider=&id=`: the UserID the app's backend should expect (admin token required).
+#[inline(never)] // cold: kept out of the hot request function (ports::apart)
 fn userid(req: &Request<'_>, settings: &dyn Settings) -> Result<Response, AppError> {
     require_admin(req, settings)?;
     let name = query_param(req.query, "provider")?
@@ -261,6 +264,7 @@ fn require_admin(req: &Request<'_>, settings: &dyn Settings) -> Result<(), AppEr
 }
 
 /// A provider's one-time GET verification handshake (Okta's challenge echo).
+#[inline(never)] // cold: kept out of the hot request function (ports::apart)
 fn challenge<I: Io>(
     provider: Provider,
     answer: webhook::Challenge,

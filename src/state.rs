@@ -49,8 +49,11 @@ pub struct IsolateState {
     /// The Tencent settings, parsed once per isolate (same reason).
     tim: RefCell<Option<Result<Rc<TimConfig>, ConfigError>>>,
     /// Per provider settings prefix: its UserID rule and `TIM_ON_DELETE`, parsed once.
-    rules: RefCell<HashMap<&'static str, Result<Rc<(Rule, OnDelete)>, ConfigError>>>,
+    rules: RefCell<HashMap<&'static str, RulesMemo>>,
 }
+
+/// A provider's UserID rule and `TIM_ON_DELETE`, or why its settings are wrong.
+type RulesMemo = Result<Rc<(Rule, OnDelete)>, ConfigError>;
 
 /// Settings read through the isolate's memo.
 pub struct Memo<'a> {

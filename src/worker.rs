@@ -56,6 +56,9 @@ thread_local! {
     static OUTBOX: RefCell<Option<Promise>> = const { RefCell::new(None) };
     /// What that promise settled to, for the request being resumed: `Err` when it rejected.
     static INBOX: RefCell<Option<Result<JsValue, JsValue>>> = const { RefCell::new(None) };
+    /// `Date.now()` read once per step of a driven request: the Workers clock only moves on
+    /// I/O, so a second read in the same step gives the same value, for another JS call.
+    static NOW_MS: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 struct Headers(web_sys::Headers);
@@ -301,7 +304,16 @@ async fn webcrypto_verify(
 
 impl KeyIo for RuntimeIo<'_> {
     fn now_ms(&self) -> u64 {
-        js_sys::Date::now() as u64
+        if matches!(self.wait, Wait::Futures) {
+            return js_sys::Date::now() as u64;
+        }
+        NOW_MS.with(|n| {
+            n.get().unwrap_or_else(|| {
+                let now = js_sys::Date::now() as u64;
+                n.set(Some(now));
+                now
+            })
+        })
     }
 
     async fn sleep(&self, ms: u64) {
@@ -443,6 +455,7 @@ fn internal_error(message: &str) -> JsValue {
 /// Polls a request once: its response when done, else the promise it waits on (the request is
 /// kept under `id` until JS resumes it).
 fn step(id: u32, mut task: Task) -> JsValue {
+    NOW_MS.with(|n| n.set(None));
     let mut cx = Context::from_waker(Waker::noop());
     let polled = task.as_mut().poll(&mut cx);
     // A result the request did not take is stale by its next poll.

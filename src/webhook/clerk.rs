@@ -8,13 +8,14 @@
 //! carries only `{deleted, id, object}`. The event time is the envelope's `timestamp` (ms).
 
 use super::{
-    standard, Change, Delivery, Lenient, Lifecycle, Received, Spec, WebhookError, DEFAULT_BUDGET_MS,
+    standard, Change, Delivery, Lenient, Lifecycle, Loose, Received, Spec, WebhookError,
+    DEFAULT_BUDGET_MS,
 };
 use crate::event::{Event, User};
 use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
+use serde::de::{IgnoredAny, MapAccess};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Clerk (Svix-signed).
@@ -48,11 +49,14 @@ pub fn config(get: &dyn Settings) -> Result<Option<Config>, ConfigError> {
     )
 }
 
+/// One pass over the body: `data` is read as a user whatever the event type (a type we ignore
+/// may carry any `data`: one that is not an object is dropped, not fatal).
 #[derive(Deserialize)]
 struct Envelope {
     #[serde(rename = "type")]
     kind: Option<String>,
-    data: Option<Box<RawValue>>,
+    #[serde(default)]
+    data: Lenient<RawUser>,
     // Milliseconds; kept loose so that an odd value costs the time, not the event.
     #[serde(default)]
     timestamp: Value,
@@ -62,7 +66,8 @@ struct Envelope {
 /// field but `id` is cosmetic: one of an unexpected type is left out, not fatal.
 #[derive(Deserialize)]
 struct RawUser {
-    id: Option<String>,
+    #[serde(default)]
+    id: Lenient<String>,
     #[serde(default)]
     first_name: Lenient<String>,
     #[serde(default)]
@@ -79,21 +84,54 @@ struct RawUser {
     email_addresses: Lenient<Vec<Lenient<Email>>>,
 }
 
-#[derive(Deserialize)]
+impl Loose for RawUser {
+    fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
+        RawUser::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+}
+
+#[derive(Default)]
 struct Email {
-    #[serde(default)]
     id: Lenient<String>,
-    #[serde(default)]
     email_address: Lenient<String>,
+}
+
+/// The fields of [`Email`] we read.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum EmailField {
+    Id,
+    EmailAddress,
+    #[serde(other)]
+    Other,
+}
+
+impl Loose for Email {
+    // By hand, not derived: a repeated key in one entry of the list must cost that entry at
+    // most, and a derived struct would fail the whole body on it.
+    fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut email = Email::default();
+        while let Some(field) = map.next_key::<EmailField>()? {
+            match field {
+                EmailField::Id => email.id = map.next_value()?,
+                EmailField::EmailAddress => email.email_address = map.next_value()?,
+                EmailField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(email))
+    }
 }
 
 /// The user's id and profile (Nick and FaceUrl by the rules above), and the names of the
 /// cosmetic fields left out.
 fn read_user(user: RawUser) -> Result<(User, Vec<&'static str>), WebhookError> {
-    let user_id = user
-        .id
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| super::malformed("data.id is missing"))?;
+    let user_id = match user.id {
+        Lenient::Valid(id) if !id.is_empty() => id,
+        Lenient::Dropped => return Err(super::malformed("data.id is not a string")),
+        _ => return Err(super::malformed("data.id is missing")),
+    };
     let mut dropped = Vec::new();
     user.first_name.note("first_name", &mut dropped);
     user.last_name.note("last_name", &mut dropped);
@@ -158,7 +196,11 @@ fn read(body: &[u8], event_id: Option<String>) -> Result<(Event, Vec<&'static st
     let Some(change) = Change::of(&kind, &super::USER_EVENTS) else {
         return Ok((Event::Ignored(kind), Vec::new()));
     };
-    let raw: RawUser = super::user_data(&kind, env.data.as_deref(), "Clerk")?;
+    let raw = match env.data {
+        Lenient::Valid(raw) => raw,
+        Lenient::Absent => return Err(super::malformed(format!("{kind} without data"))),
+        Lenient::Dropped => return Err(super::malformed("data is not a Clerk user")),
+    };
     let (user, dropped) = read_user(raw)?;
     let user = User {
         event_id,
@@ -263,10 +305,21 @@ mod tests {
 
     #[test]
     fn other_events_are_ignored_and_bad_bodies_refused() {
-        assert_eq!(
-            parse(br#"{"type":"session.created","data":[1,2]}"#, None).unwrap(),
-            Event::Ignored("session.created".into())
+        for ignored in [
+            &br#"{"type":"session.created","data":[1,2]}"#[..],
+            br#"{"type":"session.created","data":{"id":7,"email_addresses":{}}}"#,
+            br#"{"data":"x","type":"session.created"}"#,
+        ] {
+            assert_eq!(
+                parse(ignored, None).unwrap(),
+                Event::Ignored("session.created".into())
+            );
+        }
+        // A repeated key inside one e-mail entry costs nothing (the last one is read).
+        let s = signup(
+            r#"{"type":"user.created","data":{"id":"u1","email_addresses":[{"id":"e1","email_address":"a@x.io","email_address":"neo@x.io"}]}}"#,
         );
+        assert_eq!(s.nick.as_deref(), Some("neo"));
         for bad in [
             &b"not json"[..],
             b"{}",
@@ -274,6 +327,8 @@ mod tests {
             br#"{"type":"user.created"}"#,
             br#"{"type":"user.created","data":{"first_name":"x"}}"#,
             br#"{"type":"user.created","data":{"id":7}}"#,
+            br#"{"type":"user.created","data":[{"id":"u1"}]}"#,
+            br#"{"type":"user.created","data":{"id":"u1","id":"u2"}}"#,
             br#"{"type":"user.created","data":{"id":""}}"#,
             br#"{"type":"user.updated","data":null}"#,
             br#"{"type":"user.deleted","data":{"id":""}}"#,

@@ -187,6 +187,7 @@ pub fn user_data<T: serde::de::DeserializeOwned>(
 /// A cosmetic field (a name, an avatar URL, a list of e-mail addresses): the value when it reads
 /// as `T`, absent when missing or `null`, and remembered as dropped when it has another type (an
 /// object where a name was documented, a number for a URL), instead of refusing the whole user.
+/// A JSON error (bad syntax, a duplicate field of a struct read whole) still refuses the body.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub enum Lenient<T> {
     /// Missing or `null`.
@@ -198,14 +199,87 @@ pub enum Lenient<T> {
     Dropped,
 }
 
-impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
+impl<'de, T: Loose> serde::Deserialize<'de> for Lenient<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(
-            match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
-                serde_json::Value::Null => Lenient::Absent,
-                v => serde_json::from_value(v).map_or(Lenient::Dropped, Lenient::Valid),
-            },
-        )
+        // Read in place from the document: buffering the field as a `serde_json::Value` first
+        // cost an allocation per array and object entry on every delivery.
+        d.deserialize_any(LenientVisitor(std::marker::PhantomData))
+    }
+}
+
+/// The type of a [`Lenient`] field, by the JSON shapes it reads; every other shape is
+/// dropped (consumed and left out).
+pub trait Loose: Sized {
+    /// From a JSON string.
+    fn from_str(_s: &str) -> Option<Self> {
+        None
+    }
+    /// From a JSON array.
+    fn from_seq<'de, A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    /// From a JSON object.
+    fn from_map<'de, A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(None)
+    }
+}
+
+impl Loose for String {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(s.to_owned())
+    }
+}
+
+impl<T: Loose> Loose for Vec<Lenient<T>> {
+    fn from_seq<'de, A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element::<Lenient<T>>()? {
+            out.push(item);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Reads one JSON value as a [`Lenient<T>`].
+struct LenientVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Loose> serde::de::Visitor<'de> for LenientVisitor<T> {
+    type Value = Lenient<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient::Absent)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient::Absent)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Lenient::Dropped)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Lenient::Dropped)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Lenient::Dropped)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Lenient::Dropped)
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(T::from_str(s).map_or(Lenient::Dropped, Lenient::Valid))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(T::from_seq(seq)?.map_or(Lenient::Dropped, Lenient::Valid))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Ok(T::from_map(map)?.map_or(Lenient::Dropped, Lenient::Valid))
     }
 }
 
@@ -429,15 +503,21 @@ pub fn provider(name: &str) -> Option<Provider> {
 /// Calls a provider's `receive` in the form it has: plain, with the key port, or with the keys.
 // Unused in a build without webhook providers (login only).
 #[allow(unused_macros)]
+// Each provider's code stays a function of its own, not inlined into the request's state
+// machine, where every provider would be compiled with the hot path (`ports::apart`).
 macro_rules! receive_call {
-    (plain, $m:ident, $c:expr, $d:expr, $k:expr) => {
-        $m::receive($c, $d)
-    };
+    (plain, $m:ident, $c:expr, $d:expr, $k:expr) => {{
+        #[inline(never)]
+        fn call(c: &$m::Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
+            $m::receive(c, d)
+        }
+        call($c, $d)
+    }};
     (io, $m:ident, $c:expr, $d:expr, $k:expr) => {
-        $m::receive($c, $d, $k.io).await
+        crate::ports::apart($m::receive($c, $d, $k.io)).await
     };
     (keys, $m:ident, $c:expr, $d:expr, $k:expr) => {
-        $m::receive($c, $d, $k).await
+        crate::ports::apart($m::receive($c, $d, $k)).await
     };
 }
 
