@@ -6,8 +6,8 @@
 //   node bench/run.mjs [--n 20000] [--rounds 10] [--concurrency 8] [--warmup 1000]
 //                      [--login-n 10000] [--login-users 8]
 //                      [--lat-n 2000] [--lat-rounds 3] [--cold 20] [--profile-n 3000]
-//                      [--micro-time 2] [--skip cpu,queue,login,latency,cold,profile,late,named,micro]
-//                      [--quick] [--no-write]
+//                      [--micro-time 2] [--skip cpu,queue,login,latency,cold,tierup,profile,late,named,micro]
+//                      [--quick] [--no-write] [--ab DIR]
 //
 // --quick: small counts for a smoke test. --skip named: profile the stripped build (wasm functions
 // by index) instead of building a names-keeping copy. --no-write: leave bench/RESULTS.md alone.
@@ -524,8 +524,8 @@ async function sanityQueue(def, w, emu, sink) {
   log("sanity (queue mode): a valid delivery is answered queued, enqueued once, and calls no Tencent API");
 }
 
-async function launch(def, { suffix = "", v8Flags = [], config } = {}) {
-  const w = await startWorkerd({ name: `${def.key}${suffix}`, dir: WORK, config: config ?? def.config(v8Flags) });
+async function launch(def, { suffix = "", v8Flags = [], config, logFile } = {}) {
+  const w = await startWorkerd({ name: `${def.key}${suffix}`, dir: WORK, config: config ?? def.config(v8Flags), logFile });
   children.add(w);
   w.stopAndForget = async () => {
     await w.stop();
@@ -885,6 +885,43 @@ function namedBuild() {
   return join(ROOT, out);
 }
 
+/**
+ * V8's own account of compiling our wasm (`--trace-wasm-compilation-times`) in a fresh process:
+ * how many functions its baseline compiler (Liftoff, on first call) and its optimising compiler
+ * (TurboFan, once a function is hot, on background threads) compiled by each checkpoint of
+ * deliveries, and the milliseconds each took. Unlike CPU time on this shared machine, the counts
+ * and sizes barely move between runs, so this is how the tier-up cost of a change is compared.
+ */
+async function tierUpPhase(defs, emu, results) {
+  const checkpoints = [250, 1000, 4000, 8000];
+  log(`\n[tier-up] V8 wasm compilation of ours over its first ${checkpoints.at(-1)} deliveries (--trace-wasm-compilation-times)`);
+  const def = defs.find((d) => d.key === "ours");
+  const logFile = join(WORK, "ours-tierup.log");
+  const w = await launch(def, { suffix: "-tierup", v8Flags: ["--trace-wasm-compilation-times"], logFile });
+  await ready(w);
+  const rows = [];
+  let sent = 0;
+  for (const upto of checkpoints) {
+    const deliveries = signedDeliveries(WEBHOOK_SECRET, `t${upto}${RUN_TAG}`, upto - sent);
+    const res = await drive({ baseUrl: w.url, path: PATH, deliveries, concurrency: CFG.concurrency });
+    if (res.failures.length) fail(`tier-up: ${res.failures.length} deliveries failed`);
+    sent = upto;
+    await sleep(500); // background compiles started by the last deliveries finish and are traced
+    const lines = readFileSync(logFile, "utf8").split("\n");
+    const tier = (name) => {
+      const hits = lines.filter((l) => l.includes(` using ${name}, took `));
+      const us = hits.map((l) => Number(l.match(/took (\d+) /)?.[1] ?? 0));
+      const body = hits.map((l) => Number(l.match(/bodysize (\d+)/)?.[1] ?? 0));
+      return { functions: hits.length, ms: us.reduce((a, x) => a + x, 0) / 1000, bodyKiB: body.reduce((a, x) => a + x, 0) / 1024, largestMs: Math.max(0, ...us) / 1000 };
+    };
+    rows.push({ deliveries: upto, turbofan: tier("TurboFan"), liftoff: tier("Liftoff") });
+    const t = rows.at(-1).turbofan;
+    log(`  after ${upto}: TurboFan ${t.functions} functions, ${t.bodyKiB.toFixed(0)} KiB, ${t.ms.toFixed(0)} ms`);
+  }
+  await w.stopAndForget();
+  results.tierUp = { rows };
+}
+
 async function profilePhase(defs, emu, results, namedDir) {
   log(`\n[6/6] profile (perf record, V8 --perf-basic-prof): ${CFG.profileN} deliveries per worker, concurrency ${CFG.concurrency}`);
   if (!perfAvailable()) {
@@ -1186,6 +1223,17 @@ function report(defs, results, meta) {
     ]);
   }
 
+  if (results.tierUp) {
+    out.push(
+      `\n### V8 compiling our wasm (a fresh process, \`--trace-wasm-compilation-times\`; Liftoff compiles a function at its first call, TurboFan recompiles it on a background thread once it is hot)\n`,
+    );
+    out.push(
+      table(
+        ["deliveries so far", "Liftoff: functions", "Liftoff: ms", "TurboFan: functions", "TurboFan: function bodies KiB", "TurboFan: ms", "largest TurboFan compile ms"],
+        results.tierUp.rows.map((r) => [r.deliveries, r.liftoff.functions, fmt(r.liftoff.ms, 1), r.turbofan.functions, fmt(r.turbofan.bodyKiB), fmt(r.turbofan.ms), fmt(r.turbofan.largestMs)]),
+      ),
+    );
+  }
   if (results.micro) {
     out.push(`\n### Microbenchmarks (criterion, native x86-64, release profile = opt-level "z"; median and 95% CI)\n`);
     if (results.micro.error) out.push(`not measured: ${results.micro.error}`);
@@ -1333,6 +1381,7 @@ async function main() {
   if (!CFG.skip.has("latency")) await latencyPhase(defs, procs, emu, results);
   for (const def of defs) await procs[def.key].stopAndForget();
   if (!CFG.skip.has("cold")) await coldPhase(defs, emu, results);
+  if (!CFG.skip.has("tierup")) await tierUpPhase(defs, emu, results);
   if (!CFG.skip.has("profile")) await profilePhase(defs, emu, results, namedDir);
   await cleanup();
   if (!CFG.skip.has("micro")) microPhase(results);

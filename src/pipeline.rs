@@ -53,7 +53,9 @@ pub async fn webhook<I: Io>(
     let started_ms = cx.io.now_ms();
     let received = verify(provider, req, cx).await?;
     let replay = refuse_replay(provider, &received, cx)?;
-    log_dropped(provider, &received, cx.io);
+    if !received.dropped.is_empty() {
+        log_dropped(provider, &received, cx.io);
+    }
     let result = answer(provider, received.events, started_ms, req, cx).await;
     if let (Err(e), Some(key)) = (&result, replay) {
         if e.status() >= 500 {
@@ -219,10 +221,9 @@ fn slot_answer<'a>(slot: &'a Slot, results: &'a [Outcome], done: &str) -> SlotAn
 
 /// Names the cosmetic fields a delivery's users were imported without (names only, never the
 /// values), so the operator can see what the provider sent that we could not read.
+#[cold]
+#[inline(never)]
 fn log_dropped(provider: Provider, received: &Received, io: &impl Io) {
-    if received.dropped.is_empty() {
-        return;
-    }
     let users: Vec<&str> = received
         .events
         .iter()
@@ -344,7 +345,9 @@ fn plan<I: Io>(
         };
         let job = planned.job;
         if let Some(key) = job.dedupe_key() {
-            if cx.state.recent.borrow().seen(&key, cx.io.now_ms()) || !keys.insert(key) {
+            // `keys` only matters within a batch: a single event skips the hashing.
+            if cx.state.recent.borrow().seen(&key, cx.io.now_ms()) || (!single && !keys.insert(key))
+            {
                 slots.push(Slot::Duplicate(job.user_id));
                 continue;
             }
@@ -519,16 +522,25 @@ pub async fn user_states<I: Io>(
             .collect()
     };
     if cx.io.has_db() {
-        let ids: Vec<&str> = jobs.iter().map(|j| j.user_id.as_str()).collect();
-        for chunk in ids.chunks(100) {
-            let (sql, params) = lifecycle::load(chunk);
-            match cx.io.sql(&sql, &params).await {
-                Ok(rows) => known.extend(lifecycle::from_rows(&rows)),
-                Err(e) => cx.io.log(&format!("tim-onboard: reading user_state: {e}")),
-            }
-        }
+        crate::ports::apart(load_user_states(jobs, &mut known, cx)).await;
     }
     known
+}
+
+/// [`user_states`] from D1, in chunks of 100 users.
+async fn load_user_states<I: Io>(
+    jobs: &[Job],
+    known: &mut HashMap<String, lifecycle::UserState>,
+    cx: &Ctx<'_, I>,
+) {
+    let ids: Vec<&str> = jobs.iter().map(|j| j.user_id.as_str()).collect();
+    for chunk in ids.chunks(100) {
+        let (sql, params) = lifecycle::load(chunk);
+        match cx.io.sql(&sql, &params).await {
+            Ok(rows) => known.extend(lifecycle::from_rows(&rows)),
+            Err(e) => cx.io.log(&format!("tim-onboard: reading user_state: {e}")),
+        }
+    }
 }
 
 /// Records what was applied. A deletion also drops the user's dead letters: they hold the
@@ -539,13 +551,23 @@ pub async fn record_applied<I: Io>(
     cx: &Ctx<'_, I>,
 ) {
     let now_s = i64::try_from(cx.io.now_ms() / 1000).unwrap_or(i64::MAX);
-    for job in done {
-        let s = lifecycle::applied(job, known.get(&job.user_id), now_s);
-        cx.state.remember_user(&job.user_id, s);
-        if !cx.io.has_db() {
-            continue;
-        }
-        let mut statements = vec![lifecycle::save(&job.user_id, &s)];
+    let states: Vec<lifecycle::UserState> = done
+        .iter()
+        .map(|job| {
+            let s = lifecycle::applied(job, known.get(&job.user_id), now_s);
+            cx.state.remember_user(&job.user_id, s);
+            s
+        })
+        .collect();
+    if cx.io.has_db() {
+        crate::ports::apart(save_user_states(done, &states, cx)).await;
+    }
+}
+
+/// [`record_applied`] into D1.
+async fn save_user_states<I: Io>(done: &[Job], states: &[lifecycle::UserState], cx: &Ctx<'_, I>) {
+    for (job, s) in done.iter().zip(states) {
+        let mut statements = vec![lifecycle::save(&job.user_id, s)];
         if matches!(job.op, Op::Kick | Op::Delete) {
             statements.push(deadletter::forget_user(&job.user_id));
         }

@@ -6,7 +6,7 @@
 // request can be queued in the kernel's accept backlog the instant the process is spawned.
 
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, relative, resolve } from "node:path";
 
@@ -93,7 +93,7 @@ export function peakRssKiB(pid) {
  * Starts `workerd serve` for a config written to `dir/<name>.capnp`.
  * Returns { name, pid, port, url, stop(), output() }. `extraArgs` e.g. ["--inspector-addr=..."].
  */
-export async function startWorkerd({ name, dir, config, extraArgs = [], onSpawn }) {
+export async function startWorkerd({ name, dir, config, extraArgs = [], onSpawn, logFile }) {
   const cfgPath = join(dir, `${name}.capnp`);
   writeFileSync(cfgPath, config);
   const srv = await listeningSocket();
@@ -111,8 +111,16 @@ export async function startWorkerd({ name, dir, config, extraArgs = [], onSpawn 
   let out = "";
   proc.stdout.setEncoding("utf8");
   proc.stderr.setEncoding("utf8");
-  proc.stdout.on("data", (d) => (out = (out + d).slice(-20000)));
-  proc.stderr.on("data", (d) => (out = (out + d).slice(-20000)));
+  // `logFile`: all of the output too (V8 traces are longer than the tail kept here).
+  const log = logFile ? createWriteStream(logFile) : null;
+  proc.stdout.on("data", (d) => {
+    out = (out + d).slice(-20000);
+    log?.write(d);
+  });
+  proc.stderr.on("data", (d) => {
+    out = (out + d).slice(-20000);
+    log?.write(d);
+  });
   const exited = new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal })));
   const handle = {
     name,

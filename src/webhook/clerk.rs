@@ -16,7 +16,6 @@ use crate::identity::pick_nick;
 use crate::settings::{ConfigError, Settings};
 use serde::de::{IgnoredAny, MapAccess};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// Clerk (Svix-signed).
 pub const SPEC: Spec = Spec {
@@ -59,7 +58,7 @@ struct Envelope {
     data: Lenient<RawUser>,
     // Milliseconds; kept loose so that an odd value costs the time, not the event.
     #[serde(default)]
-    timestamp: Value,
+    timestamp: Lenient<i64>,
 }
 
 /// Clerk's `UserJSON`, and its `DeletedObjectJSON` (which has only the `id` of these). Every
@@ -204,7 +203,7 @@ fn read(body: &[u8], event_id: Option<String>) -> Result<(Event, Vec<&'static st
     let (user, dropped) = read_user(raw)?;
     let user = User {
         event_id,
-        at: env.timestamp.as_i64().map(|ms| ms.div_euclid(1000)),
+        at: env.timestamp.valid().map(|ms| ms.div_euclid(1000)),
         ..user
     };
     Ok((change.event(user), dropped))

@@ -210,6 +210,10 @@ impl<'de, T: Loose> serde::Deserialize<'de> for Lenient<T> {
 /// The type of a [`Lenient`] field, by the JSON shapes it reads; every other shape is
 /// dropped (consumed and left out).
 pub trait Loose: Sized {
+    /// From a JSON integer (one that fits an `i64`).
+    fn from_i64(_n: i64) -> Option<Self> {
+        None
+    }
     /// From a JSON string.
     fn from_str(_s: &str) -> Option<Self> {
         None
@@ -226,6 +230,12 @@ pub trait Loose: Sized {
             .is_some()
         {}
         Ok(None)
+    }
+}
+
+impl Loose for i64 {
+    fn from_i64(n: i64) -> Option<Self> {
+        Some(n)
     }
 }
 
@@ -263,11 +273,12 @@ impl<'de, T: Loose> serde::de::Visitor<'de> for LenientVisitor<T> {
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
         Ok(Lenient::Dropped)
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Lenient::Dropped)
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(T::from_i64(n).map_or(Lenient::Dropped, Lenient::Valid))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Lenient::Dropped)
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        let n = i64::try_from(n).ok().and_then(T::from_i64);
+        Ok(n.map_or(Lenient::Dropped, Lenient::Valid))
     }
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
         Ok(Lenient::Dropped)

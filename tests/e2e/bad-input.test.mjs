@@ -222,8 +222,21 @@ const hook = (provider, body, headers, w) => post(`/webhooks/${provider}`, body,
 /**
  * POSTs `chunks` to the main Worker's own listener with node:http, chunked (no Content-Length),
  * the way a client streams a body; resolves with the answer as soon as it arrives.
+ *
+ * A local workerd that answers before reading the body (a refusal from Content-Length) closes
+ * the connection with the rest of the body unread, and the kernel turns that into a reset which
+ * can overtake the answer: a client-side race of the local runtime (the Cloudflare edge, not the
+ * Worker, holds the sender's connection in production). Such an attempt is sent again, as a
+ * sender retries a reset connection, at most 5 times.
  */
-function rawPost(path, headers, chunks) {
+async function rawPost(path, headers, chunks) {
+  for (let attempt = 1; ; attempt++) {
+    const r = await rawPostOnce(path, headers, chunks);
+    if (r !== "reset" || attempt === 5) return r === "reset" ? assert.fail(`POST ${path}: the connection was reset ${attempt} times before an answer`) : r;
+  }
+}
+
+function rawPostOnce(path, headers, chunks) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const r = httpRequest(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers } }, (res) => {
@@ -240,7 +253,10 @@ function rawPost(path, headers, chunks) {
         resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json, ms: performance.now() - t0 });
       });
     });
-    r.on("error", (e) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)));
+    r.on("error", (e) => {
+      if (e.code === "ECONNRESET") resolve("reset"); // no answer came (an answer already resolved)
+      else if (e.code !== "EPIPE") reject(e);
+    });
     (async () => {
       for (const c of chunks) {
         if (r.destroyed) return;
