@@ -223,22 +223,6 @@ impl Io for BenchIo {
     fn log(&self, line: &str) {
         black_box(line);
     }
-    fn has_queue(&self) -> bool {
-        false
-    }
-    async fn enqueue(&self, _bodies: &[String]) -> Result<(), String> {
-        Err("no queue".into())
-    }
-    fn has_db(&self) -> bool {
-        false
-    }
-    async fn sql(
-        &self,
-        _query: &str,
-        _params: &[serde_json::Value],
-    ) -> Result<Vec<serde_json::Value>, String> {
-        Err("no database".into())
-    }
 }
 
 /// A signed delivery: body and headers.

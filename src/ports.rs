@@ -73,18 +73,28 @@ pub trait Io: KeyIo {
     ) -> Result<(u16, Vec<u8>), TransportError>;
     /// Writes one log line (never called with secrets).
     fn log(&self, line: &str);
+    // A runtime without a queue or a database (the command-line tool, benchmarks) keeps the
+    // defaults below.
     /// Whether a job queue (Queue producer binding) is bound.
-    fn has_queue(&self) -> bool;
+    fn has_queue(&self) -> bool {
+        false
+    }
     /// Sends each body as one message to the job queue; `Err` says why nothing may have been queued.
-    async fn enqueue(&self, bodies: &[String]) -> Result<(), String>;
+    async fn enqueue(&self, _bodies: &[String]) -> Result<(), String> {
+        Err("no job queue is bound".into())
+    }
     /// Whether a database (D1 binding) is bound.
-    fn has_db(&self) -> bool;
+    fn has_db(&self) -> bool {
+        false
+    }
     /// Runs one SQL statement with positional parameters; returns the rows as JSON objects.
     async fn sql(
         &self,
-        query: &str,
-        params: &[serde_json::Value],
-    ) -> Result<Vec<serde_json::Value>, String>;
+        _query: &str,
+        _params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Value>, String> {
+        Err("no database is bound".into())
+    }
 }
 
 /// Runs a future whose awaits all complete at once: the native tools' [`Io`] (blocking sockets,

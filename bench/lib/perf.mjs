@@ -59,7 +59,10 @@ export function category(kind, sym) {
   if (kind === "k") return "kernel (syscalls, TCP loopback)";
   if (/^JS:(wasm-to-js|js-to-wasm)|^Builtins_(Wasm|JSToWasm|GenericJSToWasm|JSToJSWrapper)/.test(sym))
     return "wasm<->JS boundary (V8 wrappers)";
-  if (WASM_CODE.test(sym)) return "wasm code (our Rust)";
+  // Split by V8's tier: Liftoff code runs until V8 recompiles a hot function with TurboFan.
+  const tier = sym.match(WASM_CODE)?.[1];
+  if (tier === "liftoff") return "wasm code (our Rust), baseline tier (Liftoff)";
+  if (tier === "turbofan") return "wasm code (our Rust), optimised (TurboFan)";
   if (/^JS:/.test(sym) || /^Builtins_|^Runtime_/.test(sym)) return "JS code and V8 builtins";
   if (/v8::internal::(compiler|maglev|wasm|turboshaft)::|Liftoff|TurboFan|Turboshaft|OptimizingCompile|Crankshaft/.test(sym))
     return "V8 JIT compilers (background tier-up)";

@@ -253,22 +253,6 @@ impl Io for NativeIo {
     fn log(&self, line: &str) {
         (self.sink.borrow_mut())(line);
     }
-    fn has_queue(&self) -> bool {
-        false
-    }
-    async fn enqueue(&self, _bodies: &[String]) -> Result<(), String> {
-        Err("no queue in the command-line tool".into())
-    }
-    fn has_db(&self) -> bool {
-        false
-    }
-    async fn sql(
-        &self,
-        _query: &str,
-        _params: &[serde_json::Value],
-    ) -> Result<Vec<serde_json::Value>, String> {
-        Err("no database in the command-line tool".into())
-    }
 }
 
 #[cfg(test)]
