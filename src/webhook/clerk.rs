@@ -281,9 +281,22 @@ mod tests {
             parse(br#"{"type":"user.deleted","data":{"deleted":true}}"#, None),
             Err(WebhookError::Malformed(_))
         ));
-        // An odd timestamp costs the time only.
-        let odd = DELETED.replace("1661861640000", "\"soon\"");
-        assert!(matches!(parse(odd.as_bytes(), None), Ok(Event::Deleted(u)) if u.at.is_none()));
+        // An odd timestamp costs the time only: a string, a fraction, one beyond i64, an object.
+        for odd in [
+            "\"soon\"",
+            "1661861640000.5",
+            "18446744073709551615",
+            "{\"ms\":1}",
+        ] {
+            let body = DELETED.replace("1661861640000", odd);
+            assert!(
+                matches!(parse(body.as_bytes(), None), Ok(Event::Deleted(ref u)) if u.at.is_none()),
+                "{odd}"
+            );
+        }
+        // A negative one is still a time (before 1970), read as sent.
+        let early = DELETED.replace("1661861640000", "-1500");
+        assert!(matches!(parse(early.as_bytes(), None), Ok(Event::Deleted(u)) if u.at == Some(-2)));
     }
 
     #[test]
