@@ -74,8 +74,15 @@ pub async fn drive<I: Io>(exec: &mut Executor, t: &Tencent<'_>, io: &I) {
             Ok((status, bytes)) => tim::parse_reply(status, &bytes),
             Err(e) => Err(e).into(),
         };
-        if !matches!(reply.outcome, Ok(Answer::Ok)) {
-            log_failure(exec.subject(), &origin, &reply.outcome, io);
+        let who = exec.subject();
+        match &reply.outcome {
+            Ok(Answer::Ok) => {}
+            Ok(Answer::Fail { code, info }) => {
+                io.log(&format!("tim-onboard: {who}: Tencent error {code}: {info}"))
+            }
+            Err(e) => io.log(&format!(
+                "tim-onboard: {who}: attempt at {origin} failed: {e}"
+            )),
         }
         let reachable = !matches!(
             reply.outcome,
@@ -87,25 +94,5 @@ pub async fn drive<I: Io>(exec: &mut Executor, t: &Tencent<'_>, io: &I) {
             at_ms: now_ms,
         });
         next = exec.feed(&reply, io.now_ms(), io.random_u32());
-    }
-}
-
-/// One log line for a failed attempt (the rare case, kept out of the hot loop above).
-#[cold]
-#[inline(never)]
-fn log_failure(
-    who: impl std::fmt::Display,
-    origin: &str,
-    outcome: &Result<Answer, TransportError>,
-    io: &impl Io,
-) {
-    match outcome {
-        Ok(Answer::Ok) => {}
-        Ok(Answer::Fail { code, info }) => {
-            io.log(&format!("tim-onboard: {who}: Tencent error {code}: {info}"))
-        }
-        Err(e) => io.log(&format!(
-            "tim-onboard: {who}: attempt at {origin} failed: {e}"
-        )),
     }
 }

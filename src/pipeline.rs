@@ -53,9 +53,7 @@ pub async fn webhook<I: Io>(
     let started_ms = cx.io.now_ms();
     let received = verify(provider, req, cx).await?;
     let replay = refuse_replay(provider, &received, cx)?;
-    if !received.dropped.is_empty() {
-        log_dropped(provider, &received, cx.io);
-    }
+    log_dropped(provider, &received, cx.io);
     let result = answer(provider, received.events, started_ms, req, cx).await;
     if let (Err(e), Some(key)) = (&result, replay) {
         if e.status() >= 500 {
@@ -221,9 +219,10 @@ fn slot_answer<'a>(slot: &'a Slot, results: &'a [Outcome], done: &str) -> SlotAn
 
 /// Names the cosmetic fields a delivery's users were imported without (names only, never the
 /// values), so the operator can see what the provider sent that we could not read.
-#[cold]
-#[inline(never)]
 fn log_dropped(provider: Provider, received: &Received, io: &impl Io) {
+    if received.dropped.is_empty() {
+        return;
+    }
     let users: Vec<&str> = received
         .events
         .iter()

@@ -109,9 +109,9 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-/// A future of a cold path (an admin page, a login, a provider's parser) behind a `dyn`
-/// pointer. LLVM then cannot inline it into the caller's state machine, so the webhook's hot
-/// function stays small: V8 runs a wasm function in its baseline tier until it is hot, then
+/// A future of a cold path (an admin page, a login, an async provider, a D1 call) behind a `dyn`
+/// pointer. Neither LLVM nor wasm-opt can then inline it into the caller's state machine, so the
+/// webhook's hot function stays small: V8 runs a wasm function in its baseline tier until it is hot, then
 /// compiles all of it, cold arms included (bench/RESULTS.md, "Findings").
 pub fn apart<'a, T>(
     f: impl std::future::Future<Output = T> + 'a,

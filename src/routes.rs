@@ -86,7 +86,8 @@ async fn login_route<I: Io>(
 }
 
 /// The answer to a refused request, and its log line.
-#[inline(never)] // cold: kept out of the hot request function (ports::apart)
+// Two callers (every route and the login route): kept as one function.
+#[inline(never)]
 fn refused<I: Io>(req: &Request<'_>, e: &AppError, io: &I, started_ms: u64) -> Response {
     let provider = req
         .path
@@ -155,7 +156,6 @@ fn provider_readiness<I: Io>(cx: &Ctx<'_, I>) -> Vec<(&'static str, &'static str
 /// `GET /health`: readiness for anyone (a load balancer, an uptime check), as the status and
 /// `{"ready"}`; the detail (which providers are on, the data centre, the last Tencent call) only
 /// with `Authorization: Bearer <TIM_ADMIN_TOKEN>`, because it tells a stranger what to attack.
-#[inline(never)] // cold: kept out of the hot request function (ports::apart)
 fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, AppError> {
     let get = cx.settings;
     let items = config::readiness(get);
@@ -232,7 +232,6 @@ fn health<I: Io>(req: &Request<'_>, cx: &Ctx<'_, I>) -> Result<Response, AppErro
 }
 
 /// `GET /userid?provider=&id=`: the UserID the app's backend should expect (admin token required).
-#[inline(never)] // cold: kept out of the hot request function (ports::apart)
 fn userid(req: &Request<'_>, settings: &dyn Settings) -> Result<Response, AppError> {
     require_admin(req, settings)?;
     let name = query_param(req.query, "provider")?
@@ -264,7 +263,6 @@ fn require_admin(req: &Request<'_>, settings: &dyn Settings) -> Result<(), AppEr
 }
 
 /// A provider's one-time GET verification handshake (Okta's challenge echo).
-#[inline(never)] // cold: kept out of the hot request function (ports::apart)
 fn challenge<I: Io>(
     provider: Provider,
     answer: webhook::Challenge,

@@ -137,15 +137,8 @@ impl IsolateState {
         if let Some(c) = self.providers.borrow().get(provider.name) {
             return c.clone();
         }
-        let c = configure(provider, settings);
+        let c = provider.configure(settings).map(|c| c.map(Rc::new));
         self.providers.borrow_mut().insert(provider.name, c.clone());
         c
     }
-}
-
-/// Reads `provider`'s settings: once per isolate, so kept out of the per-request lookup above
-/// (a hot wasm function is compiled whole, every provider's parser with it).
-#[inline(never)]
-fn configure(provider: Provider, settings: &dyn Settings) -> ProviderConfig {
-    provider.configure(settings).map(|c| c.map(Rc::new))
 }

@@ -514,16 +514,11 @@ pub fn provider(name: &str) -> Option<Provider> {
 /// Calls a provider's `receive` in the form it has: plain, with the key port, or with the keys.
 // Unused in a build without webhook providers (login only).
 #[allow(unused_macros)]
-// Each provider's code stays a function of its own, not inlined into the request's state
-// machine, where every provider would be compiled with the hot path (`ports::apart`).
+// The async providers' futures stay out of the request's state machine (`ports::apart`).
 macro_rules! receive_call {
-    (plain, $m:ident, $c:expr, $d:expr, $k:expr) => {{
-        #[inline(never)]
-        fn call(c: &$m::Config, d: &Delivery<'_>) -> Result<Received, WebhookError> {
-            $m::receive(c, d)
-        }
-        call($c, $d)
-    }};
+    (plain, $m:ident, $c:expr, $d:expr, $k:expr) => {
+        $m::receive($c, $d)
+    };
     (io, $m:ident, $c:expr, $d:expr, $k:expr) => {
         crate::ports::apart($m::receive($c, $d, $k.io)).await
     };
