@@ -961,6 +961,15 @@ mod tests {
     }
 
     fn okta(events: serde_json::Value, io: &FakeIo, state: &IsolateState) -> Response {
+        okta_with(events, io, state, &[])
+    }
+
+    fn okta_with(
+        events: serde_json::Value,
+        io: &FakeIo,
+        state: &IsolateState,
+        extra: &[(&'static str, &str)],
+    ) -> Response {
         let h: &[(&str, &str)] = &[("authorization", "okta-s3cret")];
         let body = serde_json::json!({ "data": { "events": events } }).to_string();
         let req = Request {
@@ -971,12 +980,9 @@ mod tests {
             body: Some(body.as_bytes()),
             location: EdgeLocation::default().into(),
         };
-        block_on(handle(
-            &req,
-            &env(&[("OKTA_WEBHOOK_SECRET", "okta-s3cret")]),
-            state,
-            io,
-        ))
+        let mut vars = vec![("OKTA_WEBHOOK_SECRET", "okta-s3cret")];
+        vars.extend_from_slice(extra);
+        block_on(handle(&req, &env(&vars), state, io))
     }
 
     fn created(id: &str) -> serde_json::Value {
@@ -1015,6 +1021,60 @@ mod tests {
             "20 signups are one multiaccount_import, not 20 calls"
         );
         assert!(calls[0].0.contains("multiaccount_import"));
+    }
+
+    #[test]
+    fn tim_log_deliveries_errors_keeps_only_the_lines_of_deliveries_with_an_error() {
+        let delivery_lines = |io: &FakeIo| {
+            io.logs
+                .borrow()
+                .iter()
+                .filter(|l| l.contains(r#""tim":"delivery""#))
+                .count()
+        };
+        // A clean import: its line by default and with `all`, none with `errors`.
+        for (value, lines) in [(None, 1), (Some("all"), 1), (Some("errors"), 0)] {
+            let io = FakeIo::new(vec![OK]);
+            let vars: Vec<(&'static str, &str)> = value
+                .map(|v| ("TIM_LOG_DELIVERIES", v))
+                .into_iter()
+                .collect();
+            let r = fresh(DOC, &env(&vars), &io);
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(io.calls.borrow().len(), 1);
+            assert_eq!(
+                delivery_lines(&io),
+                lines,
+                "{value:?}: {:?}",
+                io.logs.borrow()
+            );
+        }
+        // A batch with an event refused for good keeps its line under `errors`.
+        let io = FakeIo::new(vec![Ok((
+            200,
+            r#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","FailAccounts":[]}"#,
+        ))]);
+        let bad = serde_json::json!({ "uuid": "ev-x", "eventType": "user.lifecycle.create", "target": [] });
+        let r = okta_with(
+            serde_json::json!([created("00ua"), bad]),
+            &io,
+            &IsolateState::default(),
+            &[("TIM_LOG_DELIVERIES", "errors")],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(delivery_lines(&io), 1, "{:?}", io.logs.borrow());
+        // Anything else is refused before Tencent is called, naming the setting.
+        let io = FakeIo::new(vec![OK]);
+        let r = fresh(DOC, &env(&[("TIM_LOG_DELIVERIES", "none")]), &io);
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (500, Some("config_invalid"))
+        );
+        assert!(json(&r)["message"]
+            .as_str()
+            .unwrap()
+            .contains("TIM_LOG_DELIVERIES"));
+        assert!(io.calls.borrow().is_empty());
     }
 
     #[test]

@@ -134,6 +134,13 @@ extern "C" {
     fn shim_settle(batch: &JsValue, verdicts: &str);
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `console.log` of one line, passed as UTF-8: no `format!` copy and no `JsValue` per line.
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    fn console_log_line(line: &str);
+}
+
 /// Waits for a runtime promise by handing it to the JS driver (see the module comment): the
 /// first poll puts the promise in [`OUTBOX`] and suspends; the poll after JS resumed the request
 /// takes the result from [`INBOX`].
@@ -383,7 +390,7 @@ impl Io for RuntimeIo<'_> {
     }
 
     fn log(&self, line: &str) {
-        worker::console_log!("{}", line);
+        console_log_line(line);
     }
 
     fn has_queue(&self) -> bool {

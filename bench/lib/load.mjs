@@ -71,9 +71,10 @@ export function send(baseUrl, path, { body, headers }, agent = false) {
  * `before()`/`after()` are called right before the first request and right after the last
  * response (to read CPU counters with nothing else in between). `check(response, delivery)`, if
  * given, looks at every 200 answer and returns a reason when it is wrong (counted as a failure).
+ * `agent`, if given, is the caller's (its connections are kept for the next call).
  */
-export async function drive({ baseUrl, path, deliveries, concurrency, before, after, check }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+export async function drive({ baseUrl, path, deliveries, concurrency, before, after, check, agent: shared }) {
+  const agent = shared ?? new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   const latMs = new Float64Array(deliveries.length);
   const failures = [];
   let next = 0;
@@ -101,7 +102,7 @@ export async function drive({ baseUrl, path, deliveries, concurrency, before, af
   await Promise.all(Array.from({ length: concurrency }, loop));
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   after?.();
-  agent.destroy();
+  if (!shared) agent.destroy();
   return { wallMs, latMs, failures };
 }
 

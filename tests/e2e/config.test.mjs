@@ -1,5 +1,6 @@
 // Configuration: missing settings are 500 config_missing naming the variable (never its value),
-// and GET /health reports readiness per variable as booleans without revealing any value.
+// GET /health reports readiness per variable as booleans without revealing any value, and
+// TIM_LOG_DELIVERIES chooses which answered deliveries are logged.
 import { test } from "node:test";
 import {
   assert,
@@ -12,6 +13,7 @@ import {
   newUserId,
   observedTexts,
   secretsToHide,
+  sleep,
   TEST_TIMEOUT_MS,
 } from "./helpers.mjs";
 import { suite } from "./fixture.mjs";
@@ -27,6 +29,8 @@ const s = suite({
     noKey: { TIM_SECRET_KEY: undefined },
     noWebhookSecret: { CLERK_WEBHOOK_SECRET: undefined },
     noAppId: { TIM_SDKAPPID: undefined },
+    errorsOnly: { TIM_LOG_DELIVERIES: "errors" },
+    badLogSetting: { TIM_LOG_DELIVERIES: "loud" },
   },
 });
 const workers = s.workers; // filled in by the suite's before hook
@@ -57,6 +61,35 @@ test("missing TIM_SDKAPPID: a signed signup is 500 config_missing naming it", op
   assert.match(res.json.message, /TIM_SDKAPPID/);
   assertNoSecretIn(res.text);
   assert.equal(await s.callTotal(), 0);
+});
+
+/** The `"tim":"delivery"` log lines `worker` wrote for `userId` so far. */
+const deliveryLines = (worker, userId) =>
+  worker.logs.join("").split("\n").filter((l) => l.includes('"tim":"delivery"') && l.includes(userId));
+
+test("TIM_LOG_DELIVERIES=errors: a clean signup is imported without its log line, which the default writes", opts, async () => {
+  const loud = newUserId("logall");
+  const quiet = newUserId("logerr");
+  const a = await deliverSigned(workers.full, clerkEvent({ data: { id: loud } }));
+  const b = await deliverSigned(workers.errorsOnly, clerkEvent({ data: { id: quiet } }));
+  assert.equal(a.status, 200, a.text);
+  assert.equal(b.status, 200, b.text);
+  assert.equal(b.json.status, "imported", b.text);
+  assert.equal((await s.accountsFor(quiet)).length, 1);
+  // workerd's output arrives on its own pipe: wait for the default Worker's line, then a while.
+  for (let i = 0; i < 40 && deliveryLines(workers.full, loud).length === 0; i++) await sleep(50);
+  assert.equal(deliveryLines(workers.full, loud).length, 1, workers.full.logs.join(""));
+  await sleep(300);
+  assert.deepEqual(deliveryLines(workers.errorsOnly, quiet), []);
+});
+
+test("TIM_LOG_DELIVERIES with another value: 500 config_invalid naming it, before any Tencent call", opts, async () => {
+  const before = await s.callTotal();
+  const res = await deliverSigned(workers.badLogSetting, clerkEvent({ data: { id: newUserId("logbad") } }));
+  assertError(res, 500, "config_invalid");
+  assert.match(res.json.message, /TIM_LOG_DELIVERIES/);
+  assert.ok(!res.text.includes("loud"), `the answer shows the value: ${res.text}`);
+  assert.equal(await s.callTotal(), before);
 });
 
 test("GET /health with the full configuration: 200, ready, every item true, no values", opts, async () => {
