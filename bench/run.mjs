@@ -1325,7 +1325,7 @@ function report(defs, results, meta) {
     );
   }
   if (results.micro) {
-    out.push(`\n### Microbenchmarks (criterion, native x86-64, release profile = opt-level "z"; median and 95% CI)\n`);
+    out.push(`\n### Microbenchmarks (criterion, native x86-64, release profile = opt-level 2; median and 95% CI)\n`);
     if (results.micro.error) out.push(`not measured: ${results.micro.error}`);
     else out.push(table(["operation", "ns/op", "95% CI"], results.micro.rows.map((r) => [r.label, fmt(r.ns), `${fmt(r.lo)}–${fmt(r.hi)}`])));
   }
