@@ -105,6 +105,9 @@ const OIDC_ISSUER = "https://login.bench.example";
 const OIDC_AUDIENCE = "tim-onboard-bench";
 const LOGIN_TTL = 86400;
 const RUN_TAG = randomBytes(2).toString("hex"); // keeps user ids of separate runs apart
+// Ours logs like the baseline, which logs only what failed; its default (a JSON line per
+// delivery) is measured apart, as "oursl" (logDef).
+const LOG_LIKE_BASELINE = { TIM_LOG_DELIVERIES: "errors" };
 
 // ------------------------------------------------------------------------------------------------
 // Small helpers
@@ -466,8 +469,6 @@ function workerDefs(emu, idp) {
       key: "ours",
       label: "tim-onboard (Rust/wasm)",
       tag: "o",
-      // Logs like the baseline, which logs only what failed: one JSON line per delivery (ours'
-      // default) is measured apart, as "oursl" (logDef).
       config: (v8Flags, dir = join(WORK, "ours"), extra = {}) =>
         workerdConfig({
           dir: WORK,
@@ -476,7 +477,7 @@ function workerDefs(emu, idp) {
             { name: "index_bg.wasm", kind: "wasm", path: join(dir, "index_bg.wasm") },
           ],
           compatibilityDate: COMPAT_DATE,
-          bindings: { ...tim("ours"), TIM_LOG_DELIVERIES: "errors", ...extra },
+          bindings: { ...tim("ours"), ...LOG_LIKE_BASELINE, ...extra },
           v8Flags,
         }),
     },
@@ -509,7 +510,7 @@ function queueDef(emu, sink) {
     TIM_ADMIN: ADMIN,
     TIM_BASE_URL: emu.url,
     CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    TIM_LOG_DELIVERIES: "errors",
+    ...LOG_LIKE_BASELINE,
   };
   return {
     key: "oursq",

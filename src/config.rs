@@ -28,6 +28,22 @@ pub const TIM_SECRET_KEY: &str = "TIM_SECRET_KEY";
 /// `TIM_ADMIN_TOKEN`: bearer token for `GET /userid` (a Worker secret; unset disables it).
 pub const TIM_ADMIN_TOKEN: &str = "TIM_ADMIN_TOKEN";
 
+/// `TIM_LOG_DELIVERIES`: which answered deliveries get a log line, `all` (default) or `errors`
+/// (only those with an event refused for good); refused and failed requests are logged either way.
+pub const TIM_LOG_DELIVERIES: &str = "TIM_LOG_DELIVERIES";
+
+/// Reads `TIM_LOG_DELIVERIES`: whether every answered delivery is logged.
+pub fn log_every_delivery(get: &dyn Settings) -> Result<bool, ConfigError> {
+    match get.get(TIM_LOG_DELIVERIES).as_deref() {
+        None | Some("all") => Ok(true),
+        Some("errors") => Ok(false),
+        Some(_) => Err(ConfigError::invalid(
+            TIM_LOG_DELIVERIES,
+            "expected all or errors",
+        )),
+    }
+}
+
 /// Settings for talking to Tencent.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TimConfig {

@@ -3,7 +3,7 @@
 //! the same `job` and `executor` decisions; this module only strings them together for one
 //! delivery and turns the results into the sender's answer.
 
-use crate::config::{ConfigError, TimConfig};
+use crate::config::TimConfig;
 use crate::deadletter;
 use crate::drive::{self, Tencent};
 use crate::error::AppError;
@@ -72,7 +72,7 @@ async fn answer<I: Io>(
     cx: &Ctx<'_, I>,
 ) -> Result<Response, AppError> {
     // Read first: a bad value is refused before anything reaches Tencent.
-    let log_every = log_every_delivery(cx.settings)?;
+    let log_every = cx.state.log_every_delivery(cx.settings)?;
     let single = events.len() == 1;
     let (slots, jobs) = plan(provider, events, single, cx)?;
     let budget = (provider.name, provider.budget_ms);
@@ -118,22 +118,6 @@ async fn answer<I: Io>(
             },
         ),
     })
-}
-
-/// Setting: which answered deliveries get a log line: `all` (the default) or `errors` (only those
-/// with an event refused for good). Failed and refused requests are logged either way.
-pub const TIM_LOG_DELIVERIES: &str = "TIM_LOG_DELIVERIES";
-
-/// Reads `TIM_LOG_DELIVERIES`: whether every answered delivery is logged.
-fn log_every_delivery(settings: &dyn Settings) -> Result<bool, ConfigError> {
-    match settings.get(TIM_LOG_DELIVERIES).as_deref() {
-        None | Some("all") => Ok(true),
-        Some("errors") => Ok(false),
-        Some(_) => Err(ConfigError::invalid(
-            TIM_LOG_DELIVERIES,
-            "expected all or errors",
-        )),
-    }
 }
 
 /// One event's entry in the answer and in the delivery's log line. Typed rather than a

@@ -48,8 +48,21 @@ pub struct IsolateState {
     providers: RefCell<HashMap<&'static str, ProviderConfig>>,
     /// The Tencent settings, parsed once per isolate (same reason).
     tim: RefCell<Option<Result<Rc<TimConfig>, ConfigError>>>,
+    /// `TIM_LOG_DELIVERIES`, parsed once per isolate (same reason).
+    log_every: RefCell<Option<Result<bool, ConfigError>>>,
     /// Per provider settings prefix: its UserID rule and `TIM_ON_DELETE`, parsed once.
     rules: RefCell<HashMap<&'static str, RulesMemo>>,
+}
+
+/// The value in `cell`, made by `make` on first use and kept (an error too: settings cannot change
+/// before the next deploy).
+fn once<T: Clone>(cell: &RefCell<Option<T>>, make: impl FnOnce() -> T) -> T {
+    if let Some(v) = cell.borrow().as_ref() {
+        return v.clone();
+    }
+    let v = make();
+    *cell.borrow_mut() = Some(v.clone());
+    v
 }
 
 /// A provider's UserID rule and `TIM_ON_DELETE`, or why its settings are wrong.
@@ -107,12 +120,12 @@ impl IsolateState {
     /// The Tencent settings, read and validated once per isolate (an error is kept too: it
     /// cannot change before the next deploy).
     pub fn tim_config(&self, settings: &dyn Settings) -> Result<Rc<TimConfig>, ConfigError> {
-        if let Some(c) = self.tim.borrow().as_ref() {
-            return c.clone();
-        }
-        let c = TimConfig::load(settings).map(Rc::new);
-        *self.tim.borrow_mut() = Some(c.clone());
-        c
+        once(&self.tim, || TimConfig::load(settings).map(Rc::new))
+    }
+
+    /// Whether every answered delivery is logged (`TIM_LOG_DELIVERIES`), read once per isolate.
+    pub fn log_every_delivery(&self, settings: &dyn Settings) -> Result<bool, ConfigError> {
+        once(&self.log_every, || config::log_every_delivery(settings))
     }
 
     /// The UserID rule of the provider whose settings start with `prefix`, with
@@ -140,5 +153,30 @@ impl IsolateState {
         let c = provider.configure(settings).map(|c| c.map(Rc::new));
         self.providers.borrow_mut().insert(provider.name, c.clone());
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setting_is_parsed_once_and_so_is_its_error() {
+        let reads = Cell::new(0);
+        let value = Cell::new("errors");
+        let settings = |name: &str| {
+            reads.set(reads.get() + 1);
+            (name == config::TIM_LOG_DELIVERIES).then(|| value.get().to_owned())
+        };
+        let state = IsolateState::default();
+        assert_eq!(state.log_every_delivery(&settings), Ok(false));
+        value.set("loud");
+        assert_eq!(state.log_every_delivery(&settings), Ok(false));
+        assert_eq!(reads.get(), 1);
+        let state = IsolateState::default();
+        let e = state.log_every_delivery(&settings).unwrap_err();
+        assert!(e.to_string().contains(config::TIM_LOG_DELIVERIES), "{e}");
+        assert_eq!(state.log_every_delivery(&settings), Err(e));
+        assert_eq!(reads.get(), 2);
     }
 }
